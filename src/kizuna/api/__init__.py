@@ -1,0 +1,1 @@
+"""HTTP: the FastAPI application, request context and the mapping of errors to HTTP."""

@@ -1,0 +1,1 @@
+"""The `kizuna` command line (Typer + Rich): one module per command group."""

@@ -1,0 +1,48 @@
+"""What every command needs: settings, an up-to-date database, and clean error output.
+
+Commands that create a thing print its id (or token) alone on stdout; everything else goes
+to stderr, so scripts can capture the id."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+from sqlalchemy import Engine
+
+from kizuna.config import Settings
+from kizuna.db.engine import make_engine
+from kizuna.db.migrate import upgrade
+from kizuna.errors import KizunaError
+
+err = Console(stderr=True)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def settings() -> Settings:
+    return Settings()
+
+
+def ready_engine(config: Settings) -> Engine:
+    """The node's database, migrated to the current schema."""
+    engine = make_engine(config.resolved_database_url())
+    upgrade(engine)
+    return engine
+
+
+def friendly(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn kizuna's own errors into one clear line on stderr and exit status 1."""
+
+    @wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except KizunaError as exc:
+            err.print(f"[red]error:[/red] {exc.message}")
+            raise typer.Exit(1) from None
+
+    return wrapper

@@ -1,0 +1,29 @@
+"""`kizuna`: the node's command line."""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+
+from kizuna.cli import collection, db, demo, org, serve, token
+
+app = typer.Typer(
+    help="kizuna: a sovereign node sharing STIX 2.1 over TAXII 2.1 under TLP 2.0.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(org.app, name="org")
+app.add_typer(token.app, name="token")
+app.add_typer(collection.app, name="collection")
+app.add_typer(db.app, name="db")
+app.command("serve")(serve.serve)
+app.command("demo")(demo.demo)
+
+
+@app.callback()
+def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log more.")) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )

@@ -1,0 +1,41 @@
+"""The node's settings: read once at start-up from KIZUNA_* variables and passed down."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KIZUNA_", extra="ignore")
+
+    home: Path = Path(".kizuna")
+    database_url: str | None = None
+    node_name: str = "kizuna"
+    secret_key: str | None = None
+    #: Largest request body accepted, in bytes (advertised as the API root's max_content_length).
+    max_content_length: int = 64 * 1024 * 1024
+    #: Objects per page when the client names no limit, and the most it may ask for.
+    default_page_size: int = 1000
+    max_page_size: int = 10000
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        self.home.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{(self.home / 'kizuna.db').resolve()}"
+
+    def resolved_secret_key(self) -> bytes:
+        """The node's secret (signs paging cursors); generated into KIZUNA_HOME when absent."""
+        if self.secret_key:
+            return self.secret_key.encode()
+        self.home.mkdir(parents=True, exist_ok=True)
+        path = self.home / "secret.key"
+        if not path.exists():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+        return path.read_text().strip().encode()

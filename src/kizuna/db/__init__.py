@@ -1,0 +1,1 @@
+"""Database engine, metadata and migrations (SQLAlchemy 2 + Alembic)."""

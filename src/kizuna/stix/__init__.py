@@ -1,0 +1,1 @@
+"""STIX 2.1: parsing, validation, timestamps and identifiers."""

@@ -1,0 +1,496 @@
+"""Adding STIX objects to a collection: validate, resolve markings, check ownership and
+versions, hand out date_added, and store, all in one write transaction.
+
+Each object stands or falls alone: a malformed object is reported as a failure with its
+reason and the rest of the envelope is stored. The caller's transaction commits; once it
+has, every success reported here is durable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import orjson
+from sqlalchemy import Connection, and_, func, insert, select, tuple_, update
+
+from kizuna.access.subject import Subject
+from kizuna.access.tlp import (
+    WELL_KNOWN,
+    MarkingMeaning,
+    Pap,
+    Tlp,
+    audience_marking,
+    interpret_marking,
+)
+from kizuna.errors import InvalidInput, KizunaError
+from kizuna.stix.timestamps import format_timestamp, now_micros, parse_timestamp
+from kizuna.stix.validate import validate_object
+from kizuna.store.models import (
+    collections,
+    markings,
+    object_audience,
+    object_owners,
+    object_refs,
+    objects,
+)
+
+#: Which properties make an object depend on others for access (DESIGN.md section 2).
+_REF_PROPERTIES: dict[str, tuple[str, ...]] = {
+    "relationship": ("source_ref", "target_ref"),
+    "sighting": ("sighting_of_ref",),
+}
+_CHUNK = 500
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What became of one submitted object (a TAXII status entry)."""
+
+    id: str
+    version: str
+    ok: bool
+    message: str
+
+    def as_status_entry(self) -> dict[str, str]:
+        entry = {"id": self.id, "version": self.version}
+        if self.message:
+            entry["message"] = self.message
+        return entry
+
+
+@dataclass(slots=True)
+class _Candidate:
+    index: int
+    obj: dict[str, object]
+    stix_id: str
+    stix_type: str
+    spec_version: str
+    version: str | None  # None for objects that carry no version (most SCOs)
+    version_us: int | None
+    body: str
+    content_hash: str
+    revoked: bool
+    marking_ids: list[str] = field(default_factory=list)
+    tlp: Tlp | None = None
+    pap: Pap | None = None
+    audience: frozenset[str] | None = None
+    refs: tuple[str, ...] = ()
+
+
+class _Rejected(KizunaError):
+    pass
+
+
+def _version_of(obj: dict[str, object]) -> str | None:
+    for key in ("modified", "created"):
+        value = obj.get(key)
+        if isinstance(value, str):
+            return value
+    return None
+
+
+def _prepare(index: int, raw: object) -> _Candidate:
+    validate_object(raw)
+    assert isinstance(raw, dict)
+    body = orjson.dumps(raw, option=orjson.OPT_SORT_KEYS)
+    version = _version_of(raw)
+    stix_type = str(raw["type"])
+    marking_ids: list[str] = list(raw.get("object_marking_refs") or [])
+    for granular in raw.get("granular_markings") or []:
+        ref = granular.get("marking_ref")
+        if ref:
+            marking_ids.append(ref)
+    refs = tuple(str(raw[p]) for p in _REF_PROPERTIES.get(stix_type, ()) if p in raw)
+    return _Candidate(
+        index=index,
+        obj=raw,
+        stix_id=str(raw["id"]),
+        stix_type=stix_type,
+        spec_version=str(raw.get("spec_version", "2.1")),
+        version=version,
+        version_us=parse_timestamp(version) if version is not None else None,
+        body=body.decode(),
+        content_hash=hashlib.sha256(body).hexdigest(),
+        revoked=raw.get("revoked") is True,
+        marking_ids=marking_ids,
+        refs=refs,
+    )
+
+
+def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+def add_objects(
+    conn: Connection,
+    *,
+    subject: Subject,
+    collection_id: str,
+    submitted: Sequence[object],
+) -> list[Outcome]:
+    """Store what is valid of `submitted` in the collection. The caller has checked that
+    the subject may write to it and commits the transaction."""
+    outcomes: list[Outcome | None] = [None] * len(submitted)
+    candidates: list[_Candidate] = []
+    for index, raw in enumerate(submitted):
+        try:
+            candidates.append(_prepare(index, raw))
+        except InvalidInput as exc:
+            outcomes[index] = Outcome(_raw_id(raw), _raw_version(raw), False, exc.message)
+
+    # Marking-definitions first, so that objects in the same envelope may use them.
+    candidates.sort(key=lambda c: (c.stix_type != "marking-definition", c.index))
+    ids = sorted({c.stix_id for c in candidates})
+    owners = _owners(conn, ids)
+    revoked_at = _revoked_versions(conn, ids)
+    existing = _existing_versions(conn, collection_id, ids)
+    known_markings = _known_markings(conn, sorted({m for c in candidates for m in c.marking_ids}))
+
+    accepted: list[_Candidate] = []
+    new_markings: dict[str, dict[str, object]] = {}
+    seen: dict[tuple[str, int | None], str] = {}
+    assert subject.org_id is not None
+    for cand in candidates:
+        try:
+            _check_creator(subject, cand)
+            owner = owners.get(cand.stix_id)
+            if owner is not None and owner != subject.org_id:
+                raise _Rejected(
+                    f"{cand.stix_id} was created by another organisation; "
+                    "only its creator may add versions"
+                )
+            meaning, marking_row = (
+                _marking(conn, cand, new_markings)
+                if cand.stix_type == "marking-definition"
+                else (None, None)
+            )
+            _resolve_markings(cand, known_markings)
+            if _already_stored(cand, existing.get(cand.stix_id, {}), seen):
+                duplicate = True
+            else:
+                duplicate = False
+                limit = revoked_at.get(cand.stix_id)
+                if limit is not None and cand.version_us is not None and cand.version_us > limit:
+                    raise _Rejected(
+                        f"{cand.stix_id} has been revoked; it can have no later version"
+                    )
+        except (_Rejected, InvalidInput) as exc:
+            outcomes[cand.index] = Outcome(cand.stix_id, cand.version or "", False, exc.message)
+            continue
+        if meaning is not None:
+            known_markings[cand.stix_id] = meaning
+            if marking_row is not None:
+                new_markings[cand.stix_id] = marking_row
+        if duplicate:
+            # Identical re-submission: nothing changes, and it counts as a success.
+            outcomes[cand.index] = Outcome(cand.stix_id, cand.version or "", True, "")
+            continue
+        seen[(cand.stix_id, cand.version_us)] = cand.content_hash
+        owners.setdefault(cand.stix_id, subject.org_id)
+        if cand.revoked and cand.version_us is not None:
+            revoked_at[cand.stix_id] = min(
+                revoked_at.get(cand.stix_id, cand.version_us), cand.version_us
+            )
+        accepted.append(cand)
+
+    if accepted:
+        _store(conn, subject, collection_id, accepted, existing, list(new_markings.values()))
+        for cand in accepted:
+            outcomes[cand.index] = Outcome(cand.stix_id, cand.version or "", True, "")
+    return [o for o in outcomes if o is not None]
+
+
+def _raw_id(raw: object) -> str:
+    value = raw.get("id") if isinstance(raw, dict) else None
+    return value if isinstance(value, str) else ""
+
+
+def _raw_version(raw: object) -> str:
+    if not isinstance(raw, dict):
+        return ""
+    version = _version_of(raw)
+    return version or ""
+
+
+def _check_creator(subject: Subject, cand: _Candidate) -> None:
+    creator = cand.obj.get("created_by_ref")
+    if creator is None or subject.external:
+        # A peer relays objects that other organisations created; it owns them here.
+        return
+    if creator != subject.identity_id:
+        raise _Rejected(
+            f"{cand.stix_id} names created_by_ref {creator}, but this token acts for "
+            f"{subject.identity_id}; an organisation may only publish its own objects"
+        )
+
+
+def _already_stored(
+    cand: _Candidate, stored: dict[int, str], seen: dict[tuple[str, int | None], str]
+) -> bool:
+    """True for an identical re-submission; raises for a different object under one version."""
+    if cand.version_us is None:
+        # No version (an SCO): the same content is the same object; other content is new.
+        return (
+            cand.content_hash in stored.values()
+            or seen.get((cand.stix_id, None)) == cand.content_hash
+        )
+    previous = seen.get((cand.stix_id, cand.version_us)) or stored.get(cand.version_us)
+    if previous is None:
+        return False
+    if previous != cand.content_hash:
+        raise _Rejected(
+            f"{cand.stix_id} version {cand.version} is already stored with different content; "
+            "a changed object needs a new 'modified'"
+        )
+    return True
+
+
+def _marking(
+    conn: Connection, cand: _Candidate, pending: dict[str, dict[str, object]]
+) -> tuple[MarkingMeaning, dict[str, object] | None]:
+    """What a submitted marking-definition means, and its node-wide row if it is new.
+    Marking-definitions are immutable: one id, one content."""
+    try:
+        meaning = interpret_marking(cand.obj)
+    except (ValueError, KeyError) as exc:
+        raise _Rejected(f"{cand.stix_id}: {exc}") from None
+    if meaning.audience is not None:
+        expected = audience_marking(meaning.audience)["id"]
+        if expected != cand.stix_id:
+            raise _Rejected(
+                f"{cand.stix_id}: an audience marking's id must be derived from its audience "
+                f"(expected {expected})"
+            )
+    if cand.stix_id in WELL_KNOWN:
+        tlp, pap = WELL_KNOWN[cand.stix_id]
+        return MarkingMeaning(tlp=tlp, pap=pap, audience=None), None
+    stored = (
+        pending.get(cand.stix_id, {}).get("content_hash")
+        or conn.execute(
+            select(markings.c.content_hash).where(markings.c.stix_id == cand.stix_id)
+        ).scalar()
+    )
+    if stored is not None:
+        if stored != cand.content_hash:
+            raise _Rejected(f"{cand.stix_id}: a different marking-definition has this id")
+        return meaning, None
+    row: dict[str, object] = {
+        "stix_id": cand.stix_id,
+        "tlp": int(meaning.tlp) if meaning.tlp is not None else None,
+        "pap": int(meaning.pap) if meaning.pap is not None else None,
+        "audience": orjson.dumps(sorted(meaning.audience)).decode()
+        if meaning.audience is not None
+        else None,
+        "content_hash": cand.content_hash,
+    }
+    return meaning, row
+
+
+def _resolve_markings(cand: _Candidate, known: dict[str, MarkingMeaning | None]) -> None:
+    tlp: Tlp | None = None
+    pap: Pap | None = None
+    audience: frozenset[str] | None = None
+    for marking_id in cand.marking_ids:
+        meaning = known.get(marking_id)
+        if meaning is None:
+            raise _Rejected(
+                f"{cand.stix_id} is marked with {marking_id}, which this node does not know; "
+                "send that marking-definition first or in the same envelope"
+            )
+        if meaning.tlp is not None:
+            tlp = meaning.tlp if tlp is None else max(tlp, meaning.tlp)
+        if meaning.pap is not None:
+            pap = meaning.pap if pap is None else max(pap, meaning.pap)
+        if meaning.audience is not None:
+            # Two audiences: only orgs named in both (the stricter reading).
+            audience = meaning.audience if audience is None else audience & meaning.audience
+    cand.tlp, cand.pap, cand.audience = tlp, pap, audience
+
+
+def _owners(conn: Connection, ids: Sequence[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for chunk in _chunks(ids):
+        rows = conn.execute(
+            select(object_owners.c.stix_id, object_owners.c.owner_org_id).where(
+                object_owners.c.stix_id.in_(chunk)
+            )
+        )
+        found.update({r.stix_id: r.owner_org_id for r in rows})
+    return found
+
+
+def _revoked_versions(conn: Connection, ids: Sequence[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for chunk in _chunks(ids):
+        rows = conn.execute(
+            select(objects.c.stix_id, func.min(objects.c.version_us))
+            .where(objects.c.stix_id.in_(chunk), objects.c.revoked.is_(True))
+            .group_by(objects.c.stix_id)
+        )
+        found.update({r[0]: r[1] for r in rows})
+    return found
+
+
+def _existing_versions(
+    conn: Connection, collection_id: str, ids: Sequence[str]
+) -> dict[str, dict[int, str]]:
+    found: dict[str, dict[int, str]] = {}
+    for chunk in _chunks(ids):
+        rows = conn.execute(
+            select(objects.c.stix_id, objects.c.version_us, objects.c.content_hash).where(
+                objects.c.collection_id == collection_id, objects.c.stix_id.in_(chunk)
+            )
+        )
+        for r in rows:
+            found.setdefault(r.stix_id, {})[r.version_us] = r.content_hash
+    return found
+
+
+def _known_markings(conn: Connection, ids: Sequence[str]) -> dict[str, MarkingMeaning | None]:
+    known: dict[str, MarkingMeaning | None] = {}
+    lookup: list[str] = []
+    for marking_id in ids:
+        if marking_id in WELL_KNOWN:
+            tlp, pap = WELL_KNOWN[marking_id]
+            known[marking_id] = MarkingMeaning(tlp=tlp, pap=pap, audience=None)
+        else:
+            lookup.append(marking_id)
+    for chunk in _chunks(lookup):
+        rows = conn.execute(select(markings).where(markings.c.stix_id.in_(chunk)))
+        for r in rows:
+            audience = frozenset(orjson.loads(r.audience)) if r.audience is not None else None
+            known[r.stix_id] = MarkingMeaning(
+                tlp=Tlp(r.tlp) if r.tlp is not None else None,
+                pap=Pap(r.pap) if r.pap is not None else None,
+                audience=audience,
+            )
+    return known
+
+
+def _store(
+    conn: Connection,
+    subject: Subject,
+    collection_id: str,
+    accepted: list[_Candidate],
+    existing: dict[str, dict[int, str]],
+    new_markings: list[dict[str, object]],
+) -> None:
+    # The row lock orders concurrent writers to this collection (SQLite: BEGIN IMMEDIATE
+    # already did), so date_added order is commit order and paging never skips a row.
+    last = conn.execute(
+        select(collections.c.last_added_us)
+        .where(collections.c.id == collection_id)
+        .with_for_update()
+    ).scalar_one()
+    first_added = max(now_micros(), last + 1)
+    for offset, cand in enumerate(accepted):
+        if cand.version_us is None:
+            # Objects without a version (SCOs) take the moment they were first added.
+            cand.version_us = first_added + offset
+            cand.version = format_timestamp(cand.version_us)
+    conn.execute(
+        update(collections)
+        .where(collections.c.id == collection_id)
+        .values(last_added_us=first_added + len(accepted) - 1)
+    )
+
+    # First/last version flags, so that match[version]=first|last is a plain column test.
+    by_id: dict[str, list[_Candidate]] = {}
+    for cand in accepted:
+        by_id.setdefault(cand.stix_id, []).append(cand)
+    demote_last: list[dict[str, object]] = []
+    demote_first: list[dict[str, object]] = []
+    new_first: dict[str, int] = {}
+    new_last: dict[str, int] = {}
+    for stix_id, group in by_id.items():
+        stored = existing.get(stix_id, {})
+        versions = [c.version_us for c in group if c.version_us is not None]
+        low, high = min(versions), max(versions)
+        if stored:
+            old_low, old_high = min(stored), max(stored)
+            if high > old_high:
+                demote_last.append({"s": stix_id, "v": old_high})
+            else:
+                high = old_high
+            if low < old_low:
+                demote_first.append({"s": stix_id, "v": old_low})
+            else:
+                low = old_low
+        new_first[stix_id], new_last[stix_id] = low, high
+    _demote(conn, collection_id, demote_last, "is_last")
+    _demote(conn, collection_id, demote_first, "is_first")
+
+    rows = [
+        {
+            "collection_id": collection_id,
+            "stix_id": c.stix_id,
+            "stix_type": c.stix_type,
+            "spec_version": c.spec_version,
+            "version": c.version,
+            "version_us": c.version_us,
+            "date_added_us": first_added + offset,
+            "body": c.body,
+            "content_hash": c.content_hash,
+            "owner_org_id": subject.org_id,
+            "tlp": int(c.tlp) if c.tlp is not None else None,
+            "pap": int(c.pap) if c.pap is not None else None,
+            "has_audience": bool(c.audience),
+            "has_refs": bool(c.refs),
+            "revoked": c.revoked,
+            "is_first": c.version_us == new_first[c.stix_id],
+            "is_last": c.version_us == new_last[c.stix_id],
+        }
+        for offset, c in enumerate(accepted)
+    ]
+    pks = (
+        conn.execute(insert(objects).returning(objects.c.pk, sort_by_parameter_order=True), rows)
+        .scalars()
+        .all()
+    )
+    audience_rows = [
+        {"object_pk": pk, "identity_id": member}
+        for pk, c in zip(pks, accepted, strict=True)
+        for member in sorted(c.audience or ())
+    ]
+    if audience_rows:
+        conn.execute(insert(object_audience), audience_rows)
+    ref_rows = [
+        {"object_pk": pk, "ref_id": ref}
+        for pk, c in zip(pks, accepted, strict=True)
+        for ref in dict.fromkeys(c.refs)
+    ]
+    if ref_rows:
+        conn.execute(insert(object_refs), ref_rows)
+    owned = _owners(conn, sorted(by_id))
+    owner_rows = [
+        {"stix_id": stix_id, "owner_org_id": subject.org_id}
+        for stix_id in by_id
+        if stix_id not in owned
+    ]
+    if owner_rows:
+        conn.execute(insert(object_owners), owner_rows)
+    if new_markings:
+        conn.execute(insert(markings), new_markings)
+
+
+def _demote(conn: Connection, collection_id: str, keys: list[dict[str, object]], flag: str) -> None:
+    if not keys:
+        return
+    column = objects.c[flag]
+    for chunk_start in range(0, len(keys), _CHUNK):
+        chunk = keys[chunk_start : chunk_start + _CHUNK]
+        conn.execute(
+            update(objects)
+            .where(
+                and_(
+                    objects.c.collection_id == collection_id,
+                    tuple_(objects.c.stix_id, objects.c.version_us).in_(
+                        [(k["s"], k["v"]) for k in chunk]
+                    ),
+                )
+            )
+            .values({column: False})
+        )

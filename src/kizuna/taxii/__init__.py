@@ -1,0 +1,1 @@
+"""TAXII 2.1: endpoints, media types, paging cursors and status resources."""
