@@ -112,6 +112,7 @@ def kizuna_identity() -> dict[str, object]:
         "modified": _DECLARED,
         "name": "kizuna",
         "identity_class": "system",
+        "object_marking_refs": [TLP2_MARKINGS[Tlp.CLEAR]],
         "description": "The kizuna platform: publisher of its STIX extension-definitions.",
     }
 
@@ -134,6 +135,7 @@ def audience_extension_definition() -> dict[str, object]:
         "schema": "https://kizuna.invalid/schemas/audience-marking.json",
         "version": "1.0.0",
         "extension_types": ["property-extension"],
+        "object_marking_refs": [TLP2_MARKINGS[Tlp.CLEAR]],
     }
 
 
@@ -146,8 +148,10 @@ def audience_marking(identity_ids: Iterable[str]) -> dict[str, object]:
         "spec_version": "2.1",
         "id": f"marking-definition--{marking_uuid}",
         "created": _DECLARED,
-        "created_by_ref": KIZUNA_IDENTITY_ID,
         "name": "kizuna audience",
+        # The audience names partnership members: community-readable, so it travels with
+        # the objects it marks, but not public.
+        "object_marking_refs": [TLP2_MARKINGS[Tlp.GREEN]],
         "extensions": {
             AUDIENCE_EXTENSION_ID: {"extension_type": "property-extension", "audience": audience}
         },

@@ -1,10 +1,148 @@
-"""`kizuna demo`: a demo node on SQLite with orgs, tokens, collections and realistic STIX."""
+"""`kizuna demo`: a demo node on SQLite with UK and Japanese orgs, tokens, collections and
+several hundred realistic STIX objects across every TLP label, then serve it."""
 
 from __future__ import annotations
 
+import shutil
+from collections import Counter
+from pathlib import Path
+
 import typer
+import uvicorn
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import Engine
+
+from kizuna.access import service
+from kizuna.access.subject import Role, Subject
+from kizuna.access.tlp import Tlp, audience_extension_definition, kizuna_identity
+from kizuna.api.app import create_app
+from kizuna.cli.common import friendly, ready_engine
+from kizuna.config import Settings
+from kizuna.db.engine import write_transaction
+from kizuna.demo.data import build_demo_batches
+from kizuna.store import collections
+from kizuna.store.ingest import add_objects
+
+out = Console()
+
+ORGS = {
+    "ncsc": ("NCSC (UK)", "GB", "government", False),
+    "water": ("Severn Vale Water", "GB", "water", False),
+    "bank": ("Albion Bank", "GB", "finance", False),
+    "jpcert": ("JPCERT/CC", "JP", None, True),
+}
 
 
-def demo() -> None:
-    """Placeholder replaced below."""
-    raise typer.Exit(1)
+def seed(engine: Engine) -> tuple[dict[str, str], dict[str, str], Counter[tuple[str, str]]]:
+    """Orgs, tokens, collections and objects. Returns tokens, collection ids and counts."""
+    with write_transaction(engine) as conn:
+        orgs = {
+            key: service.add_org(conn, name=name, country=country, sector=sector, remote=remote)
+            for key, (name, country, sector, remote) in ORGS.items()
+        }
+        tokens = {
+            "ncsc analyst": service.create_token(conn, org=orgs["ncsc"], role=Role.ANALYST),
+            "water analyst": service.create_token(conn, org=orgs["water"], role=Role.ANALYST),
+            "bank reader": service.create_token(conn, org=orgs["bank"], role=Role.READER),
+            "jpcert peer": service.create_token(conn, org=orgs["jpcert"], role=Role.PEER),
+        }
+        ids = {
+            "intel": collections.add_collection(
+                conn,
+                title="UK-Japan partnership intelligence",
+                description="Threat intelligence shared across the partnership.",
+            ),
+            "cni": collections.add_collection(
+                conn,
+                title="UK critical national infrastructure",
+                description="Sector intelligence for CNI operators.",
+            ),
+            "public": collections.add_collection(
+                conn,
+                title="Public advisories",
+                description="TLP:CLEAR advisories, readable without a token.",
+                default_tlp=Tlp.CLEAR,
+                public=True,
+            ),
+        }
+        for role in (Role.ANALYST, Role.READER, Role.PEER):
+            collections.grant(
+                conn,
+                collection_id=ids["intel"],
+                role=role,
+                read=True,
+                write=role is not Role.READER,
+            )
+        for key in ("ncsc", "water", "bank"):
+            collections.grant(
+                conn, collection_id=ids["cni"], org_id=orgs[key].id, read=True, write=key != "bank"
+            )
+        collections.grant(conn, collection_id=ids["public"], org_id=orgs["ncsc"].id, write=True)
+
+    def subject_of(key: str) -> Subject:
+        org = orgs[key]
+        role = Role.PEER if org.remote else Role.ANALYST
+        return Subject(org_id=org.id, identity_id=org.identity_id, role=role, remote=org.remote)
+
+    counts: Counter[tuple[str, str]] = Counter()
+    with write_transaction(engine) as conn:
+        declarations: list[object] = [kizuna_identity(), audience_extension_definition()]
+        declarations += [org.identity() for org in orgs.values()]
+        # The declarations carry no markings: readable on this node per the collection default.
+        add_objects(
+            conn, subject=subject_of("ncsc"), collection_id=ids["intel"], submitted=declarations
+        )
+        batches = build_demo_batches(identities={k: o.identity_id for k, o in orgs.items()})
+        for batch in batches:
+            outcomes = add_objects(
+                conn,
+                subject=subject_of(batch.poster),
+                collection_id=ids[batch.collection],
+                submitted=batch.objects,
+            )
+            failed = [o for o in outcomes if not o.ok]
+            if failed:
+                raise RuntimeError(f"demo data was refused: {failed[0].id}: {failed[0].message}")
+            for obj in batch.objects:
+                counts[(batch.collection, str(obj["type"]))] += 1
+    return tokens, ids, counts
+
+
+@friendly
+def demo(
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(8021, "--port"),
+    home: Path = typer.Option(Path(".kizuna-demo"), "--home", help="Where the demo node lives."),
+    serve: bool = typer.Option(True, "--serve/--no-serve", help="Serve after seeding."),
+) -> None:
+    """Build a fresh demo node on SQLite and serve TAXII 2.1 on it."""
+    shutil.rmtree(home, ignore_errors=True)
+    config = Settings(home=home, node_name="uk-demo", database_url=None)
+    engine = ready_engine(config)
+    tokens, ids, counts = seed(engine)
+
+    table = Table("collection", "objects", title="Demo node seeded")
+    for key, collection_id in ids.items():
+        total = sum(n for (c, _t), n in counts.items() if c == key)
+        table.add_row(f"{key} ({collection_id})", str(total))
+    out.print(table)
+    token_table = Table("who", "token", title="Tokens (shown once)")
+    for who, secret in tokens.items():
+        token_table.add_row(who, secret)
+    out.print(token_table)
+    base = f"http://{host}:{port}"
+    out.print("Query it, e.g. the first page of partnership intel as the NCSC analyst:")
+    out.print(
+        f"  curl -s -H 'Authorization: Bearer {tokens['ncsc analyst']}' "
+        f"-H 'Accept: application/taxii+json;version=2.1' "
+        f"'{base}/taxii2/kizuna/collections/{ids['intel']}/objects/?limit=5'",
+        soft_wrap=True,
+    )
+    out.print(
+        f"  Anonymous, public collection: curl -s {base}/taxii2/kizuna/collections/{ids['public']}/objects/",
+        soft_wrap=True,
+    )
+    out.print(f"  Discovery: {base}/taxii2/   (database: {config.resolved_database_url()})")
+    if serve:
+        uvicorn.run(create_app(config), host=host, port=port, log_level="info", access_log=False)

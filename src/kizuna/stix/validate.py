@@ -53,10 +53,11 @@ _TS_SHAPE = "YYYY-MM-DDTHH:MM:SS[.s+]Z"
 _MAX_COUNT = 999_999_999
 
 # The shape parse_timestamp accepts, with times in range, in ASCII digits, with no trailing
-# newline (parse_timestamp's '$' and '\\d' would let those two through). Only the calendar date
+# newline (parse_timestamp's '$' and '\d' would let those two through). Only the calendar date
 # then needs parse_timestamp, once per distinct day: parsing each timestamp whole costs ~1.5 us.
 _TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?Z", re.ASCII)
 _day_starts: dict[str, int] = {}
+_good_refs: dict[str, str] = {}  # identifier -> its type, for identifiers already found good
 
 
 def _show(value: object) -> str:
@@ -81,6 +82,20 @@ def _identifier_type(value: object) -> str | None:
     if kind in KNOWN_TYPES or _TYPE.fullmatch(kind) is not None:
         return kind
     return None
+
+
+def _referenced_type(value: object) -> str | None:
+    """_identifier_type for references, which repeat (authors, markings): remembered."""
+    if not isinstance(value, str):
+        return None
+    kind = _good_refs.get(value)
+    if kind is None:
+        kind = _identifier_type(value)
+        if kind is not None:
+            if len(_good_refs) >= 16384:
+                _good_refs.clear()
+            _good_refs[value] = kind
+    return kind
 
 
 def _day_start(day: str) -> int | None:
@@ -110,14 +125,17 @@ def _timestamp(label: str, prop: str, value: Any) -> None:
 def _micros(label: str, prop: str, value: Any) -> int:
     """Microseconds since the epoch, exactly as kizuna.stix.timestamps.parse_timestamp counts."""
     _timestamp(label, prop, value)
+    start = _day_start(value[:10])  # not _day_starts[...]: another thread may have cleared it
+    if start is None:  # pragma: no cover - _timestamp has just found the day valid
+        _fail(label, prop, f"must be a UTC timestamp {_TS_SHAPE}, got {_show(value)}")
     hour, minute, second = int(value[11:13]), int(value[14:16]), int(value[17:19])
     fraction = value[20:-1]
     micros = int((fraction + "000000")[:6]) if fraction else 0
-    return _day_starts[value[:10]] + (hour * 3600 + minute * 60 + second) * 1_000_000 + micros
+    return start + (hour * 3600 + minute * 60 + second) * 1_000_000 + micros
 
 
 def _ref(label: str, prop: str, value: Any, allowed: frozenset[str] | None = None) -> None:
-    kind = _identifier_type(value)
+    kind = _referenced_type(value)
     if kind is None:
         _fail(label, prop, f"must be an identifier {_ID_SHAPE}, got {_show(value)}")
     if allowed is not None and kind not in allowed:
@@ -129,23 +147,9 @@ def _refs(label: str, prop: str, value: Any, allowed: frozenset[str] | None = No
     if not isinstance(value, list) or not value:
         _fail(label, prop, f"must be a non-empty list of identifiers, got {_show(value)}")
     for i, item in enumerate(value):
-        kind = _identifier_type(item)
+        kind = _referenced_type(item)
         if kind is None or (allowed is not None and kind not in allowed):
             _ref(label, f"{prop}[{i}]", item, allowed)
-
-
-def _ref_to(kinds: frozenset[str]) -> Check:
-    def check(label: str, prop: str, value: Any) -> None:
-        _ref(label, prop, value, kinds)
-
-    return check
-
-
-def _refs_to(kinds: frozenset[str]) -> Check:
-    def check(label: str, prop: str, value: Any) -> None:
-        _refs(label, prop, value, kinds)
-
-    return check
 
 
 def _custom(label: str, prop: Any, value: Any) -> None:
@@ -156,6 +160,8 @@ def _custom(label: str, prop: Any, value: Any) -> None:
         _fail(label, prop, "is not a STIX property, and custom property names need 3+ characters")
     if len(prop) > 250:
         _fail(label, prop[:40] + "...", "has a name longer than 250 characters")
+    if value is None:
+        _fail(label, prop, "is null: STIX has no null values, leave the property out")
     if prop.endswith("_ref"):
         _ref(label, prop, value)
     elif prop.endswith("_refs"):
@@ -166,7 +172,7 @@ def _custom(label: str, prop: Any, value: Any) -> None:
 
 
 def _spec_version(label: str, prop: str, value: Any) -> None:
-    if value != "2.1" or not isinstance(value, str):
+    if not isinstance(value, str) or value != "2.1":
         _fail(label, prop, f'must be "2.1" (this node speaks STIX 2.1), got {_show(value)}')
 
 
@@ -239,9 +245,7 @@ def _confidence(label: str, prop: str, value: Any) -> None:
 
 def _hashes(label: str, prop: str, value: Any) -> None:
     if not isinstance(value, dict) or not value:
-        _fail(
-            label, prop, f"must be a non-empty dictionary of algorithm to hash, got {_show(value)}"
-        )
+        _fail(label, prop, f"must be a non-empty dictionary of hashes, got {_show(value)}")
     for name, digest in value.items():
         if not isinstance(name, str) or not name:
             _fail(label, prop, f"has a hash name that is not a non-empty string: {_show(name)}")
@@ -303,20 +307,17 @@ def _extensions(label: str, prop: str, value: Any) -> None:
         if not isinstance(name, str):
             _fail(label, prop, f"has a key that is not a string: {_show(name)}")
         here = f"{prop}.{name}"
-        if name.startswith(_EXTENSION_DEFINITION):
-            if _identifier_type(name) != "extension-definition":
-                _fail(label, here, f"is not a valid extension-definition identifier {_ID_SHAPE}")
-            if not isinstance(body, dict):
-                _fail(label, here, f"must be a JSON object, got {_show(body)}")
-            kind = body.get("extension_type")
-            if kind is not None and (not isinstance(kind, str) or kind not in EXTENSION_TYPES):
-                allowed = ", ".join(sorted(EXTENSION_TYPES))
-                _fail(label, f"{here}.extension_type", f"must be one of {allowed}; got {kind!r}")
-        elif _EXTENSION_NAME.fullmatch(name) is not None:
-            if not isinstance(body, dict):
-                _fail(label, here, f"must be a JSON object, got {_show(body)}")
-        else:
+        is_definition = name.startswith(_EXTENSION_DEFINITION)
+        if is_definition and _identifier_type(name) != "extension-definition":
+            _fail(label, here, f"is not a valid extension-definition identifier {_ID_SHAPE}")
+        if not is_definition and _EXTENSION_NAME.fullmatch(name) is None:
             _fail(label, here, "is not an extension: use extension-definition--<UUID> or *-ext")
+        if not isinstance(body, dict):
+            _fail(label, here, f"must be a JSON object, got {_show(body)}")
+        kind = body.get("extension_type") if is_definition else None
+        if kind is not None and (not isinstance(kind, str) or kind not in EXTENSION_TYPES):
+            allowed = ", ".join(sorted(EXTENSION_TYPES))
+            _fail(label, f"{here}.extension_type", f"must be one of {allowed}; got {kind!r}")
         for key, inner in body.items():
             if isinstance(key, str) and key.endswith("_ref"):
                 _ref(label, f"{here}.{key}", inner)
@@ -407,11 +408,13 @@ _CHECKS: dict[str, Check] = {
 def _compile(kind: str) -> Check | None:
     if kind == "skip":
         return None
-    if kind.startswith("ref:"):
-        return _ref_to(frozenset(kind[4:].split()))
-    if kind.startswith("refs:"):
-        return _refs_to(frozenset(kind[5:].split()))
-    return _CHECKS[kind]
+    plural, _, kinds = kind.partition(":")
+    if not kinds:
+        return _CHECKS[kind]
+    allowed = frozenset(kinds.split())
+    if plural == "refs":
+        return lambda label, prop, value: _refs(label, prop, value, allowed)
+    return lambda label, prop, value: _ref(label, prop, value, allowed)
 
 
 # Property name -> checker (None: checked elsewhere). Custom types get the common subset only.
@@ -432,9 +435,7 @@ def _require(label: str, obj: Obj, *props: str) -> None:
 def _not_before(label: str, obj: Obj, early: str, late: str, *, strict: bool = False) -> None:
     """When both are present, late must not be earlier than early (strict: must be later)."""
     first, last = obj.get(early), obj.get(late)
-    if first is None or last is None:
-        return
-    if first == last and not strict:
+    if first is None or last is None or (first == last and not strict):
         return
     start, end = _micros(label, early, first), _micros(label, late, last)
     if strict and end <= start:
@@ -518,7 +519,9 @@ def _network_traffic(label: str, obj: Obj) -> None:
 
 def _not_empty_sco(label: str, obj: Obj) -> None:
     if obj.keys() <= SCO_BASE_PROPERTIES and not (obj["type"] == "process" and "extensions" in obj):
-        _fail(label, "type", f"{obj['type']} needs at least one property of its own")
+        details: dict[str, object] = {"object": label, "property": ""}
+        message = f"{label}: a {obj['type']} object needs at least one property of its own"
+        raise InvalidStix(message, details=details)
 
 
 _TYPE_RULES: dict[str, Callable[[str, Obj], None]] = {
@@ -593,8 +596,6 @@ def validate_object(obj: object) -> None:
             if prop in body:
                 _fail(label, prop, f"is not allowed on a cyber-observable object ({kind})")
     for prop, value in body.items():
-        if value is None:
-            _fail(label, str(prop), "is null: STIX has no null values, leave the property out")
         check: Check | None = table.get(prop, _custom)
         if check is not None:
             check(label, prop, value)

@@ -21,8 +21,10 @@ from kizuna.access.tlp import (
     MarkingMeaning,
     Pap,
     Tlp,
+    audience_extension_definition,
     audience_marking,
     interpret_marking,
+    kizuna_identity,
 )
 from kizuna.errors import InvalidInput, KizunaError
 from kizuna.stix.timestamps import format_timestamp, now_micros, parse_timestamp
@@ -77,6 +79,7 @@ class _Candidate:
     pap: Pap | None = None
     audience: frozenset[str] | None = None
     refs: tuple[str, ...] = ()
+    owner_org_id: int | None = None  # set when the object stays another org's
 
 
 class _Rejected(KizunaError):
@@ -158,10 +161,16 @@ def add_objects(
             _check_creator(subject, cand)
             owner = owners.get(cand.stix_id)
             if owner is not None and owner != subject.org_id:
-                raise _Rejected(
-                    f"{cand.stix_id} was created by another organisation; "
-                    "only its creator may add versions"
-                )
+                if _shared_declaration(conn, cand):
+                    # Immutable, shared declarations (audience markings, kizuna's own
+                    # definitions) may be copied into other collections; they stay their
+                    # creator's.
+                    cand.owner_org_id = owner
+                else:
+                    raise _Rejected(
+                        f"{cand.stix_id} was created by another organisation; "
+                        "only its creator may add versions"
+                    )
             meaning, marking_row = (
                 _marking(conn, cand, new_markings)
                 if cand.stix_type == "marking-definition"
@@ -189,7 +198,7 @@ def add_objects(
             outcomes[cand.index] = Outcome(cand.stix_id, cand.version or "", True, "")
             continue
         seen[(cand.stix_id, cand.version_us)] = cand.content_hash
-        owners.setdefault(cand.stix_id, subject.org_id)
+        owners.setdefault(cand.stix_id, cand.owner_org_id or subject.org_id)
         if cand.revoked and cand.version_us is not None:
             revoked_at[cand.stix_id] = min(
                 revoked_at.get(cand.stix_id, cand.version_us), cand.version_us
@@ -215,9 +224,20 @@ def _raw_version(raw: object) -> str:
     return version or ""
 
 
+def _platform_declarations() -> frozenset[str]:
+    return frozenset(
+        hashlib.sha256(orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)).hexdigest()
+        for obj in (kizuna_identity(), audience_extension_definition())
+    )
+
+
+_PLATFORM = _platform_declarations()
+
+
 def _check_creator(subject: Subject, cand: _Candidate) -> None:
     creator = cand.obj.get("created_by_ref")
-    if creator is None or subject.external:
+    if creator is None or subject.external or cand.content_hash in _PLATFORM:
+        # Anyone may (re)publish kizuna's own declarations, byte for byte.
         # A peer relays objects that other organisations created; it owns them here.
         return
     if creator != subject.identity_id:
@@ -246,6 +266,17 @@ def _already_stored(
             "a changed object needs a new 'modified'"
         )
     return True
+
+
+def _shared_declaration(conn: Connection, cand: _Candidate) -> bool:
+    if cand.content_hash in _PLATFORM or cand.stix_id in WELL_KNOWN:
+        return True
+    if cand.stix_type != "marking-definition":
+        return False
+    stored = conn.execute(
+        select(markings.c.content_hash).where(markings.c.stix_id == cand.stix_id)
+    ).scalar()
+    return stored == cand.content_hash
 
 
 def _marking(
@@ -434,7 +465,7 @@ def _store(
             "date_added_us": first_added + offset,
             "body": c.body,
             "content_hash": c.content_hash,
-            "owner_org_id": subject.org_id,
+            "owner_org_id": c.owner_org_id or subject.org_id,
             "tlp": int(c.tlp) if c.tlp is not None else None,
             "pap": int(c.pap) if c.pap is not None else None,
             "has_audience": bool(c.audience),
