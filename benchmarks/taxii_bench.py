@@ -38,13 +38,14 @@ import shutil
 import signal
 import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Callable, Generator, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from types import FrameType
@@ -156,6 +157,9 @@ class Result:
     read_s: float | None = None
     read_count: int = 0
     error: str | None = None
+    #: Seconds per POST (status polling included) and per GET page, in order.
+    post_latencies: list[float] = field(default_factory=list)
+    get_latencies: list[float] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -212,17 +216,21 @@ def settle(
     return status
 
 
-def ingest(client: httpx.Client, target: Target, work: Workload, timeout: float) -> float:
+def ingest(
+    client: httpx.Client, target: Target, work: Workload, timeout: float, latencies: list[float]
+) -> float:
     started = time.perf_counter()
     total = len(work.bodies)
     for index, (body, size) in enumerate(zip(work.bodies, work.sizes, strict=True), start=1):
         step = f"ingest, envelope {index}/{total}"
+        sent = time.perf_counter()
         response = client.post(target.objects_url, content=body)
         if response.status_code != 202:
             raise BenchError(
                 f"{step}: HTTP {response.status_code} (expected 202): {excerpt(response.content)}"
             )
         status = settle(client, target, parse_json(response, step), step, timeout)
+        latencies.append(time.perf_counter() - sent)
         succeeded, failed = status.get("success_count"), status.get("failure_count")
         if succeeded != size or failed:
             failures = status.get("failures") or []
@@ -234,7 +242,9 @@ def ingest(client: httpx.Client, target: Target, work: Workload, timeout: float)
     return time.perf_counter() - started
 
 
-def read_all(client: httpx.Client, target: Target, work: Workload, page: int) -> tuple[float, int]:
+def read_all(
+    client: httpx.Client, target: Target, work: Workload, page: int, latencies: list[float]
+) -> tuple[float, int]:
     """Page through the collection; return (seconds, objects read) once the checks pass."""
     seen: set[str] = set()
     duplicates: list[str] = []
@@ -245,7 +255,9 @@ def read_all(client: httpx.Client, target: Target, work: Workload, page: int) ->
     while True:
         pages += 1
         step = f"read, page {pages}"
+        sent = time.perf_counter()
         response = client.get(target.objects_url, params=params)
+        latencies.append(time.perf_counter() - sent)
         if response.status_code != 200:
             raise BenchError(
                 f"{step} (after {count} objects): HTTP {response.status_code}: "
@@ -300,11 +312,13 @@ def run_workload(target: Target, work: Workload, page: int, timeout: float) -> R
     ) as client:
         try:
             progress(f"{target.label}: ingesting {work.count} objects ({len(work.bodies)} POSTs)")
-            result.ingest_s = ingest(client, target, work, timeout)
+            result.ingest_s = ingest(client, target, work, timeout, result.post_latencies)
             progress(
                 f"{target.label}: ingest took {result.ingest_s:.2f}s; paged read, limit={page}"
             )
-            result.read_s, result.read_count = read_all(client, target, work, page)
+            result.read_s, result.read_count = read_all(
+                client, target, work, page, result.get_latencies
+            )
             progress(f"{target.label}: read took {result.read_s:.2f}s")
         except (BenchError, httpx.HTTPError) as exc:
             kind = "" if isinstance(exc, BenchError) else f"{type(exc).__name__}: "
@@ -608,6 +622,7 @@ def machine_facts(backends: Sequence[str], pg_url: str) -> list[tuple[str, str]]
         ("nproc", f"{len(os.sched_getaffinity(0))} (cpu_count {os.cpu_count()})"),
         ("python", f"{platform.python_version()} ({platform.python_implementation()})"),
         ("platform", platform.platform()),
+        ("load", f"{load_average()} (1/5/15 min, at start; other work on the host skews figures)"),
     ]
     with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -640,6 +655,10 @@ def machine_facts(backends: Sequence[str], pg_url: str) -> list[tuple[str, str]]
     return facts
 
 
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def fmt_seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
@@ -653,7 +672,7 @@ def fmt_ratio(ours: float | None, theirs: float | None) -> str:
 
 
 def render_table(results: Sequence[Result]) -> str:
-    peers = [r for r in results if r.peer and r.ok]
+    peers = [r for r in results if r.peer and r.ok] if any(not r.peer for r in results) else []
     header = ["server", "objects", "ingest s", "ingest obj/s", "read s", "read obj/s"]
     for peer in peers:
         short = peer.label.split()[0]
@@ -691,6 +710,20 @@ def render_table(results: Sequence[Result]) -> str:
     return "\n".join(lines)
 
 
+def latency_summary(values: Sequence[float]) -> str:
+    middle = statistics.median(values)
+    return f"{values[0]:.3f} / {middle:.3f} / {values[-1]:.3f} / {max(values):.3f}; n={len(values)}"
+
+
+def latency_report(result: Result) -> list[str]:
+    lines = []
+    if result.post_latencies:
+        lines.append(f"  {result.label:<24} POST  {latency_summary(result.post_latencies)}")
+    if result.get_latencies:
+        lines.append(f"  {result.label:<24} GET   {latency_summary(result.get_latencies)}")
+    return lines
+
+
 def report(results: Sequence[Result], args: argparse.Namespace) -> None:
     print()
     print(
@@ -702,6 +735,17 @@ def report(results: Sequence[Result], args: argparse.Namespace) -> None:
         print(
             '("vs" columns: kizuna objects/s divided by the peer\'s objects/s; >1 = kizuna faster)'
         )
+    latency_lines = [line for r in results for line in latency_report(r)]
+    if latency_lines:
+        print("\nseconds per request (first / median / last / max; n requests):")
+        print("\n".join(latency_lines))
+    for r in results:
+        if r.ok and r.read_count != r.objects:
+            print(
+                f"\n{r.label}: read {r.read_count:,} objects, {r.objects:,} of them posted by this "
+                "run (the collection held others); read obj/s counts all of them"
+            )
+    print(f"\nload average at the end: {load_average()}")
     failed = [r for r in results if r.error]
     if failed:
         print("\nFailures:")
@@ -756,12 +800,22 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
+def describe(exc: Exception) -> str:
+    """A one-paragraph account of a failure outside the timed steps (setup, start-up)."""
+    if isinstance(exc, BenchError):
+        return str(exc)
+    return f"setup: {type(exc).__name__}: {exc}"
+
+
 def on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    # Ctrl-C and SIGTERM both unwind through the cleanup below (SIGINT explicitly, in case
+    # the shell that started us in the background ignored it).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, on_sigterm)
     results: list[Result] = []
     interrupted = False
@@ -773,7 +827,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()
 
         peers_run = args.medallion or args.peer_url
-        total = max(args.objects, args.peer_objects if peers_run else 0)
+        total = max(args.objects if args.backends else 0, args.peer_objects if peers_run else 0)
         progress(f"generating {total} indicators (not timed)")
         indicators = make_indicators(total)
         ours = make_workload(indicators[: args.objects], args.envelope)
@@ -783,17 +837,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             try:
                 with kizuna_node(backend, workdir, args.pg_url) as target:
                     results.append(run_workload(target, ours, args.page, args.timeout))
-            except BenchError as exc:
-                results.append(Result(f"kizuna {backend}", False, ours.count, error=str(exc)))
-                progress(f"kizuna {backend}: FAILED: {exc}")
+            except Exception as exc:
+                message = describe(exc)
+                results.append(Result(f"kizuna {backend}", False, ours.count, error=message))
+                progress(f"kizuna {backend}: FAILED: {message}")
 
         if args.medallion:
             try:
                 with medallion_peer(workdir, args.page) as target:
                     results.append(run_workload(target, theirs, args.page, args.timeout))
-            except BenchError as exc:
-                results.append(Result("medallion", True, theirs.count, error=str(exc)))
-                progress(f"medallion: FAILED: {exc}")
+            except Exception as exc:
+                message = describe(exc)
+                results.append(Result("medallion", True, theirs.count, error=message))
+                progress(f"medallion: FAILED: {message}")
 
         if args.peer_url:
             auth = httpx.BasicAuth(args.peer_user, args.peer_password) if args.peer_user else None

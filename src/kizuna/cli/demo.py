@@ -140,7 +140,8 @@ def demo(
         soft_wrap=True,
     )
     out.print(
-        f"  Anonymous, public collection: curl -s {base}/taxii2/kizuna/collections/{ids['public']}/objects/",
+        "  Anonymous, public collection: curl -s "
+        f"{base}/taxii2/kizuna/collections/{ids['public']}/objects/",
         soft_wrap=True,
     )
     out.print(f"  Discovery: {base}/taxii2/   (database: {config.resolved_database_url()})")

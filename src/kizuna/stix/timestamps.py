@@ -12,13 +12,14 @@ from datetime import UTC, datetime
 from kizuna.errors import InvalidInput
 
 _TIMESTAMP = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?Z$",
+    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?Z",
+    re.ASCII,
 )
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def is_timestamp(text: object) -> bool:
-    return isinstance(text, str) and _TIMESTAMP.match(text) is not None and _valid(text)
+    return isinstance(text, str) and _TIMESTAMP.fullmatch(text) is not None and _valid(text)
 
 
 def _valid(text: str) -> bool:
@@ -31,7 +32,7 @@ def _valid(text: str) -> bool:
 
 def parse_timestamp(text: str) -> int:
     """Microseconds since the epoch. Digits past the microsecond are truncated."""
-    match = _TIMESTAMP.match(text) if isinstance(text, str) else None
+    match = _TIMESTAMP.fullmatch(text) if isinstance(text, str) else None
     if match is None:
         raise InvalidInput(f"{text!r} is not a STIX timestamp (YYYY-MM-DDTHH:MM:SS[.s+]Z)")
     year, month, day, hour, minute, second, fraction = match.groups()

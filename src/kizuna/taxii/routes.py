@@ -93,7 +93,9 @@ def _base(request: Request) -> str:
 
 
 @router.get("/taxii2/")
-def discovery(request: Request, the_node: Node = Depends(node)) -> Response:
+def discovery(
+    request: Request, the_node: Node = Depends(node), _who: Subject = Depends(subject)
+) -> Response:
     root_url = f"{_base(request)}{ROOT}/"
     return taxii(
         {
@@ -106,7 +108,7 @@ def discovery(request: Request, the_node: Node = Depends(node)) -> Response:
 
 
 @router.get(f"{ROOT}/")
-def api_root(the_node: Node = Depends(node)) -> Response:
+def api_root(the_node: Node = Depends(node), _who: Subject = Depends(subject)) -> Response:
     return taxii(
         {
             "title": f"kizuna {the_node.settings.node_name}",
