@@ -15,7 +15,13 @@ from sqlalchemy import Engine
 
 from kizuna.access import service
 from kizuna.access.subject import Role, Subject
-from kizuna.access.tlp import Tlp, audience_extension_definition, kizuna_identity
+from kizuna.access.tlp import (
+    TLP2_MARKINGS,
+    WELL_KNOWN,
+    Tlp,
+    audience_extension_definition,
+    kizuna_identity,
+)
 from kizuna.api.app import create_app
 from kizuna.cli.common import friendly, ready_engine
 from kizuna.config import Settings
@@ -88,8 +94,9 @@ def seed(engine: Engine) -> tuple[dict[str, str], dict[str, str], Counter[tuple[
     counts: Counter[tuple[str, str]] = Counter()
     with write_transaction(engine) as conn:
         declarations: list[object] = [kizuna_identity(), audience_extension_definition()]
-        declarations += [org.identity() for org in orgs.values()]
-        # The declarations carry no markings: readable on this node per the collection default.
+        # Who the members are is community knowledge: TLP:GREEN.
+        green = [TLP2_MARKINGS[Tlp.GREEN]]
+        declarations += [{**o.identity(), "object_marking_refs": green} for o in orgs.values()]
         add_objects(
             conn, subject=subject_of("ncsc"), collection_id=ids["intel"], submitted=declarations
         )
@@ -105,8 +112,17 @@ def seed(engine: Engine) -> tuple[dict[str, str], dict[str, str], Counter[tuple[
             if failed:
                 raise RuntimeError(f"demo data was refused: {failed[0].id}: {failed[0].message}")
             for obj in batch.objects:
-                counts[(batch.collection, str(obj["type"]))] += 1
+                counts[(batch.collection, _label(obj))] += 1
     return tokens, ids, counts
+
+
+def _label(obj: dict[str, object]) -> str:
+    labels = [
+        WELL_KNOWN[ref][0]
+        for ref in obj.get("object_marking_refs", []) or []  # type: ignore[attr-defined]
+        if ref in WELL_KNOWN and WELL_KNOWN[ref][0] is not None
+    ]
+    return max(labels).label.removeprefix("TLP:") if labels else "unmarked"  # type: ignore[type-var, union-attr]
 
 
 @friendly
@@ -122,11 +138,15 @@ def demo(
     engine = ready_engine(config)
     tokens, ids, counts = seed(engine)
 
-    table = Table("collection", "objects", title="Demo node seeded")
-    for key, collection_id in ids.items():
+    labels = [t.label.removeprefix("TLP:") for t in Tlp]
+    table = Table("collection", *labels, "total", title="Demo node seeded")
+    for key in ids:
+        row = [str(counts[(key, label)]) for label in labels]
         total = sum(n for (c, _t), n in counts.items() if c == key)
-        table.add_row(f"{key} ({collection_id})", str(total))
+        table.add_row(key, *row, str(total))
     out.print(table)
+    for key, collection_id in ids.items():
+        out.print(f"  collection {key}: {collection_id}")
     token_table = Table("who", "token", title="Tokens (shown once)")
     for who, secret in tokens.items():
         token_table.add_row(who, secret)

@@ -27,3 +27,5 @@ def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log more."
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not verbose:
+        logging.getLogger("alembic").setLevel(logging.WARNING)
