@@ -96,6 +96,8 @@ def add_org(
     if conn.execute(select(orgs.c.id).where(orgs.c.name == name)).first() is not None:
         raise Conflict(f"an organisation named {name!r} already exists")
     identity_id = identity_id or f"identity--{uuid.uuid4()}"
+    if conn.execute(select(orgs.c.id).where(orgs.c.identity_id == identity_id)).first():
+        raise Conflict(f"an organisation with identity {identity_id} already exists")
     created = now_micros()
     org_id = conn.execute(
         insert(orgs).values(

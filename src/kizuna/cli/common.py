@@ -42,7 +42,9 @@ def friendly(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         except KizunaError as exc:
-            err.print(f"[red]error:[/red] {exc.message}")
+            # Plain text, one line: user-supplied names must not be read as markup.
+            message = " ".join(exc.message.split())
+            typer.echo(f"error: {message}", err=True)
             raise typer.Exit(1) from None
 
     return wrapper

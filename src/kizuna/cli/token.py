@@ -19,9 +19,12 @@ app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
 def parse_expiry(text: str) -> int:
     """'30d', '12h', '90m' from now, or an RFC 3339 timestamp."""
     units = {"d": "days", "h": "hours", "m": "minutes"}
-    if text[:-1].isdigit() and text[-1] in units:
-        delta = timedelta(**{units[text[-1]]: int(text[:-1])})
-        return int((datetime.now(UTC) + delta).timestamp() * 1_000_000)
+    if text[:-1].isascii() and text[:-1].isdigit() and text[-1] in units:
+        try:
+            delta = timedelta(**{units[text[-1]]: int(text[:-1])})
+            return int((datetime.now(UTC) + delta).timestamp() * 1_000_000)
+        except OverflowError:
+            raise InvalidInput(f"--expires {text} lies beyond the calendar") from None
     try:
         return parse_timestamp(text)
     except InvalidInput:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from kizuna.errors import InvalidInput
 
@@ -52,8 +52,11 @@ def parse_timestamp(text: str) -> int:
 def format_timestamp(micros: int) -> str:
     """The TAXII form: always six fractional digits, so that every instant prints distinctly."""
     seconds, fraction = divmod(micros, 1_000_000)
-    moment = datetime.fromtimestamp(seconds, tz=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{fraction:06d}Z"
+    m = _EPOCH + timedelta(seconds=seconds)
+    return (
+        f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}"
+        f".{fraction:06d}Z"
+    )
 
 
 def now_micros() -> int:

@@ -148,13 +148,14 @@ def add_objects(
     candidates.sort(key=lambda c: (c.stix_type != "marking-definition", c.index))
     ids = sorted({c.stix_id for c in candidates})
     owners = _owners(conn, ids)
-    revoked_at = _revoked_versions(conn, ids)
-    existing = _existing_versions(conn, collection_id, ids)
+    revoked_at, latest = _revocation_bounds(conn, ids)
+    existing, node_wide = _existing_versions(conn, collection_id, ids)
     known_markings = _known_markings(conn, sorted({m for c in candidates for m in c.marking_ids}))
 
     accepted: list[_Candidate] = []
     new_markings: dict[str, dict[str, object]] = {}
-    seen: dict[tuple[str, int | None], str] = {}
+    seen: dict[tuple[str, int], str] = {}
+    seen_unversioned: dict[str, set[str]] = {}
     assert subject.org_id is not None
     for cand in candidates:
         try:
@@ -177,15 +178,15 @@ def add_objects(
                 else (None, None)
             )
             _resolve_markings(cand, known_markings)
-            if _already_stored(cand, existing.get(cand.stix_id, {}), seen):
-                duplicate = True
-            else:
-                duplicate = False
-                limit = revoked_at.get(cand.stix_id)
-                if limit is not None and cand.version_us is not None and cand.version_us > limit:
-                    raise _Rejected(
-                        f"{cand.stix_id} has been revoked; it can have no later version"
-                    )
+            duplicate = _already_stored(
+                cand,
+                existing.get(cand.stix_id, {}),
+                node_wide.get(cand.stix_id, {}),
+                seen,
+                seen_unversioned,
+            )
+            if not duplicate and cand.version_us is not None:
+                _check_revocation(cand, revoked_at.get(cand.stix_id), latest.get(cand.stix_id))
         except (_Rejected, InvalidInput) as exc:
             outcomes[cand.index] = Outcome(cand.stix_id, cand.version or "", False, exc.message)
             continue
@@ -197,12 +198,16 @@ def add_objects(
             # Identical re-submission: nothing changes, and it counts as a success.
             outcomes[cand.index] = Outcome(cand.stix_id, cand.version or "", True, "")
             continue
-        seen[(cand.stix_id, cand.version_us)] = cand.content_hash
         owners.setdefault(cand.stix_id, cand.owner_org_id or subject.org_id)
-        if cand.revoked and cand.version_us is not None:
-            revoked_at[cand.stix_id] = min(
-                revoked_at.get(cand.stix_id, cand.version_us), cand.version_us
-            )
+        if cand.version_us is None:
+            seen_unversioned.setdefault(cand.stix_id, set()).add(cand.content_hash)
+        else:
+            seen[(cand.stix_id, cand.version_us)] = cand.content_hash
+            latest[cand.stix_id] = max(latest.get(cand.stix_id, cand.version_us), cand.version_us)
+            if cand.revoked:
+                revoked_at[cand.stix_id] = min(
+                    revoked_at.get(cand.stix_id, cand.version_us), cand.version_us
+                )
         accepted.append(cand)
 
     if accepted:
@@ -248,24 +253,39 @@ def _check_creator(subject: Subject, cand: _Candidate) -> None:
 
 
 def _already_stored(
-    cand: _Candidate, stored: dict[int, str], seen: dict[tuple[str, int | None], str]
+    cand: _Candidate,
+    stored: dict[int, str],
+    node_wide: dict[int, str],
+    seen: dict[tuple[str, int], str],
+    seen_unversioned: dict[str, set[str]],
 ) -> bool:
-    """True for an identical re-submission; raises for a different object under one version."""
+    """True for an identical re-submission; raises for a different object under a version
+    that exists anywhere on the node (one STIX version, one content)."""
     if cand.version_us is None:
         # No version (an SCO): the same content is the same object; other content is new.
-        return (
-            cand.content_hash in stored.values()
-            or seen.get((cand.stix_id, None)) == cand.content_hash
+        return cand.content_hash in stored.values() or cand.content_hash in seen_unversioned.get(
+            cand.stix_id, ()
         )
-    previous = seen.get((cand.stix_id, cand.version_us)) or stored.get(cand.version_us)
-    if previous is None:
-        return False
-    if previous != cand.content_hash:
+    previous = seen.get((cand.stix_id, cand.version_us)) or node_wide.get(cand.version_us)
+    if previous is not None and previous != cand.content_hash:
         raise _Rejected(
             f"{cand.stix_id} version {cand.version} is already stored with different content; "
             "a changed object needs a new 'modified'"
         )
-    return True
+    return (cand.stix_id, cand.version_us) in seen or cand.version_us in stored
+
+
+def _check_revocation(
+    cand: _Candidate, first_revoked: int | None, last_version: int | None
+) -> None:
+    """Revocation is permanent: no version may follow a revoked one (STIX 2.1, 3.6)."""
+    assert cand.version_us is not None
+    if first_revoked is not None and cand.version_us > first_revoked:
+        raise _Rejected(f"{cand.stix_id} has been revoked; it can have no later version")
+    if cand.revoked and last_version is not None and last_version > cand.version_us:
+        raise _Rejected(
+            f"{cand.stix_id} has a later version; a revocation must be the newest version"
+        )
 
 
 def _shared_declaration(conn: Connection, cand: _Candidate) -> bool:
@@ -353,31 +373,50 @@ def _owners(conn: Connection, ids: Sequence[str]) -> dict[str, int]:
     return found
 
 
-def _revoked_versions(conn: Connection, ids: Sequence[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
+def _revocation_bounds(
+    conn: Connection, ids: Sequence[str]
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Node-wide, per id: the first revoked version, and the last version of all."""
+    first_revoked: dict[str, int] = {}
+    last_version: dict[str, int] = {}
     for chunk in _chunks(ids):
         rows = conn.execute(
-            select(objects.c.stix_id, func.min(objects.c.version_us))
-            .where(objects.c.stix_id.in_(chunk), objects.c.revoked.is_(True))
-            .group_by(objects.c.stix_id)
+            select(
+                objects.c.stix_id,
+                objects.c.revoked,
+                func.min(objects.c.version_us),
+                func.max(objects.c.version_us),
+            )
+            .where(objects.c.stix_id.in_(chunk))
+            .group_by(objects.c.stix_id, objects.c.revoked)
         )
-        found.update({r[0]: r[1] for r in rows})
-    return found
+        for stix_id, revoked, low, high in rows:
+            if revoked:
+                first_revoked[stix_id] = low
+            last_version[stix_id] = max(last_version.get(stix_id, high), high)
+    return first_revoked, last_version
 
 
 def _existing_versions(
     conn: Connection, collection_id: str, ids: Sequence[str]
-) -> dict[str, dict[int, str]]:
-    found: dict[str, dict[int, str]] = {}
+) -> tuple[dict[str, dict[int, str]], dict[str, dict[int, str]]]:
+    """Stored versions (version_us -> content hash) in this collection, and node-wide."""
+    here: dict[str, dict[int, str]] = {}
+    everywhere: dict[str, dict[int, str]] = {}
     for chunk in _chunks(ids):
         rows = conn.execute(
-            select(objects.c.stix_id, objects.c.version_us, objects.c.content_hash).where(
-                objects.c.collection_id == collection_id, objects.c.stix_id.in_(chunk)
-            )
+            select(
+                objects.c.stix_id,
+                objects.c.version_us,
+                objects.c.content_hash,
+                objects.c.collection_id,
+            ).where(objects.c.stix_id.in_(chunk))
         )
         for r in rows:
-            found.setdefault(r.stix_id, {})[r.version_us] = r.content_hash
-    return found
+            if r.collection_id == collection_id:
+                here.setdefault(r.stix_id, {})[r.version_us] = r.content_hash
+            everywhere.setdefault(r.stix_id, {})[r.version_us] = r.content_hash
+    return here, everywhere
 
 
 def _known_markings(conn: Connection, ids: Sequence[str]) -> dict[str, MarkingMeaning | None]:

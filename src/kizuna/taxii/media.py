@@ -20,6 +20,15 @@ def _parse(value: str) -> list[tuple[str, dict[str, str]]]:
     return ranges
 
 
+def _zero_quality(q: str | None) -> bool:
+    if q is None:
+        return False
+    try:
+        return float(q) == 0.0
+    except ValueError:
+        return False
+
+
 def accepts_taxii(accept: str | None) -> bool:
     """Whether a response in TAXII 2.1 JSON satisfies the Accept header.
 
@@ -28,7 +37,7 @@ def accepts_taxii(accept: str | None) -> bool:
     if accept is None or not accept.strip():
         return True
     for media, params in _parse(accept):
-        if params.get("q") in ("0", "0.0", "0.00", "0.000"):
+        if _zero_quality(params.get("q")):
             continue
         if media in ("*/*", "application/*"):
             return True

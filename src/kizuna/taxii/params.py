@@ -60,10 +60,10 @@ def parse_limit(params: Mapping[str, Sequence[str]], *, default: int, maximum: i
     values = params.get("limit")
     if not values:
         return default
-    try:
-        limit = int(values[-1])
-    except ValueError:
-        raise InvalidInput(f"limit must be a positive integer, not {values[-1]!r}") from None
+    text = values[-1].strip()
+    if not (text.isascii() and text.isdigit()):
+        raise InvalidInput(f"limit must be a positive integer, not {values[-1]!r}")
+    limit = int(text)
     if limit < 1:
         raise InvalidInput("limit must be a positive integer")
     # The spec lets a server return fewer than asked; it says so through 'more'.
