@@ -39,3 +39,8 @@ def create_app(settings: Settings, *, node: Node | None = None) -> FastAPI:
         return {"status": "ok", "node": settings.node_name}
 
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """Factory for `uvicorn --factory` and multi-worker serving: settings from KIZUNA_*."""
+    return create_app(Settings())

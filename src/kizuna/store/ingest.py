@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
 
 import orjson
 from sqlalchemy import Connection, and_, func, insert, select, tuple_, update
@@ -29,6 +30,10 @@ from kizuna.access.tlp import (
 from kizuna.errors import InvalidInput, KizunaError
 from kizuna.stix.timestamps import format_timestamp, now_micros, parse_timestamp
 from kizuna.stix.validate import validate_object
+
+if TYPE_CHECKING:
+    import psycopg
+
 from kizuna.store.models import (
     collections,
     markings,
@@ -148,6 +153,7 @@ def add_objects(
     candidates.sort(key=lambda c: (c.stix_type != "marking-definition", c.index))
     ids = sorted({c.stix_id for c in candidates})
     owners = _owners(conn, ids)
+    already_owned = set(owners)
     revoked_at, latest = _revocation_bounds(conn, ids)
     existing, node_wide = _existing_versions(conn, collection_id, ids)
     known_markings = _known_markings(conn, sorted({m for c in candidates for m in c.marking_ids}))
@@ -211,7 +217,15 @@ def add_objects(
         accepted.append(cand)
 
     if accepted:
-        _store(conn, subject, collection_id, accepted, existing, list(new_markings.values()))
+        _store(
+            conn,
+            subject,
+            collection_id,
+            accepted,
+            existing,
+            list(new_markings.values()),
+            already_owned,
+        )
         for cand in accepted:
             outcomes[cand.index] = Outcome(cand.stix_id, cand.version or "", True, "")
     return [o for o in outcomes if o is not None]
@@ -447,6 +461,7 @@ def _store(
     accepted: list[_Candidate],
     existing: dict[str, dict[int, str]],
     new_markings: list[dict[str, object]],
+    already_owned: set[str],
 ) -> None:
     # The row lock orders concurrent writers to this collection (SQLite: BEGIN IMMEDIATE
     # already did), so date_added order is commit order and paging never skips a row.
@@ -515,35 +530,83 @@ def _store(
         }
         for offset, c in enumerate(accepted)
     ]
-    pks = (
-        conn.execute(insert(objects).returning(objects.c.pk, sort_by_parameter_order=True), rows)
-        .scalars()
-        .all()
+    # A plain executemany (RETURNING would cost a statement per row on SQLite); the new
+    # rows are then found by their date_added, which is unique in the collection.
+    _bulk_insert(
+        conn, "objects", _OBJECT_COLUMNS, [tuple(r[c] for c in _OBJECT_COLUMNS) for r in rows]
     )
-    audience_rows = [
-        {"object_pk": pk, "identity_id": member}
-        for pk, c in zip(pks, accepted, strict=True)
-        for member in sorted(c.audience or ())
+    pks: list[int] = []
+    if any(c.audience or c.refs for c in accepted):
+        by_added = dict(
+            conn.execute(
+                select(objects.c.date_added_us, objects.c.pk).where(
+                    objects.c.collection_id == collection_id,
+                    objects.c.date_added_us.between(first_added, first_added + len(accepted) - 1),
+                )
+            ).all()
+        )
+        pks = [by_added[first_added + offset] for offset in range(len(accepted))]
+    if pks:
+        audience_rows: list[tuple[object, ...]] = [
+            (pk, member)
+            for pk, c in zip(pks, accepted, strict=True)
+            for member in sorted(c.audience or ())
+        ]
+        _bulk_insert(conn, object_audience.name, ("object_pk", "identity_id"), audience_rows)
+        ref_rows: list[tuple[object, ...]] = [
+            (pk, ref) for pk, c in zip(pks, accepted, strict=True) for ref in dict.fromkeys(c.refs)
+        ]
+        _bulk_insert(conn, object_refs.name, ("object_pk", "ref_id"), ref_rows)
+    owner_rows: list[tuple[object, ...]] = [
+        (stix_id, subject.org_id) for stix_id in by_id if stix_id not in already_owned
     ]
-    if audience_rows:
-        conn.execute(insert(object_audience), audience_rows)
-    ref_rows = [
-        {"object_pk": pk, "ref_id": ref}
-        for pk, c in zip(pks, accepted, strict=True)
-        for ref in dict.fromkeys(c.refs)
-    ]
-    if ref_rows:
-        conn.execute(insert(object_refs), ref_rows)
-    owned = _owners(conn, sorted(by_id))
-    owner_rows = [
-        {"stix_id": stix_id, "owner_org_id": subject.org_id}
-        for stix_id in by_id
-        if stix_id not in owned
-    ]
-    if owner_rows:
-        conn.execute(insert(object_owners), owner_rows)
+    _bulk_insert(conn, object_owners.name, ("stix_id", "owner_org_id"), owner_rows)
     if new_markings:
         conn.execute(insert(markings), new_markings)
+
+
+_OBJECT_COLUMNS = (
+    "collection_id",
+    "stix_id",
+    "stix_type",
+    "spec_version",
+    "version",
+    "version_us",
+    "date_added_us",
+    "body",
+    "content_hash",
+    "owner_org_id",
+    "tlp",
+    "pap",
+    "has_audience",
+    "has_refs",
+    "revoked",
+    "is_first",
+    "is_last",
+)
+
+
+def _bulk_insert(
+    conn: Connection, table: str, columns: Sequence[str], rows: list[tuple[object, ...]]
+) -> None:
+    """Insert many rows through the driver: COPY on PostgreSQL, executemany on SQLite.
+    SQLAlchemy's per-parameter processing costs more than the insert itself here."""
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        raw = cast("psycopg.Connection[Any]", conn.connection.dbapi_connection)
+        with (
+            raw.cursor() as cursor,
+            cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+        return
+    marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([marker] * len(columns))})"
+    )
+    conn.exec_driver_sql(sql, rows)
 
 
 def _demote(conn: Connection, collection_id: str, keys: list[dict[str, object]], flag: str) -> None:
