@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -159,17 +160,24 @@ def build_node_quickly(database_url: str) -> tuple[dict[str, str], dict[str, str
     return {k: o.identity_id for k, o in orgs.items()}, tokens, collections
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def live_node(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[LiveNode]:
-    home = tmp_path_factory.mktemp("node")
-    with fresh_database(request.param, home) as url:
+@contextmanager
+def running_node(kind: str, home: Path, *, quick: bool = False) -> Iterator[LiveNode]:
+    """A node on a fresh database of `kind`, served by a real `kizuna serve` process. The
+    CLI builds it unless `quick`, when the services do (same orgs, tokens, collections)."""
+    with fresh_database(kind, home) as url:
         env = node_env(home, url)
-        ids, tokens, collections = build_node(env)
+        ids, tokens, collections = build_node_quickly(url) if quick else build_node(env)
         server = ServerProcess(env=env, log_path=home / "server.log")
         server.start()
         try:
             yield LiveNode(server, env, ids, tokens, collections)
         finally:
             server.stop()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def live_node(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveNode]:
+    with running_node(request.param, tmp_path_factory.mktemp("node")) as node:
+        yield node

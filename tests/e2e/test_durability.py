@@ -9,9 +9,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.conftest import BACKENDS, fresh_database
-from tests.e2e.conftest import LiveNode, build_node_quickly, node_env
-from tests.e2e.server import ServerProcess
+from tests.conftest import BACKENDS
+from tests.e2e.conftest import LiveNode, running_node
 from tests.e2e.test_taxii_clients import indicator
 
 TAXII = "application/taxii+json;version=2.1"
@@ -21,16 +20,8 @@ TAXII = "application/taxii+json;version=2.1"
 def fresh_node(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveNode]:
-    home = tmp_path_factory.mktemp("durable")
-    with fresh_database(request.param, home) as url:
-        env = node_env(home, url)
-        ids, tokens, collections = build_node_quickly(url)
-        server = ServerProcess(env=env, log_path=home / "server.log")
-        server.start()
-        try:
-            yield LiveNode(server, env, ids, tokens, collections)
-        finally:
-            server.stop()
+    with running_node(request.param, tmp_path_factory.mktemp("durable"), quick=True) as node:
+        yield node
 
 
 def _post(node: LiveNode, objects: list[dict[str, object]]) -> dict[str, object]:
