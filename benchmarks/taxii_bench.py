@@ -731,10 +731,18 @@ def report(results: Sequence[Result], args: argparse.Namespace) -> None:
         f"paged read with limit={args.page}"
     )
     print(render_table(results))
-    if any(r.peer and r.ok for r in results) and any(not r.peer and r.ok for r in results):
+    peers = [r for r in results if r.peer and r.ok]
+    ours = [r for r in results if not r.peer and r.ok]
+    if peers and ours:
         print(
             '("vs" columns: kizuna objects/s divided by the peer\'s objects/s; >1 = kizuna faster)'
         )
+        sizes = {r.objects for r in peers} | {r.objects for r in ours}
+        if len(sizes) > 1:
+            print(
+                "(the rows ran different numbers of objects: compare rates, not times; a server "
+                "whose cost per object grows with the collection looks better at a smaller size)"
+            )
     latency_lines = [line for r in results for line in latency_report(r)]
     if latency_lines:
         print("\nseconds per request (first / median / last / max; n requests):")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from fastapi.responses import ORJSONResponse
 
 from kizuna import __version__
 from kizuna.api import errors
@@ -27,7 +26,6 @@ def create_app(settings: Settings, *, node: Node | None = None) -> FastAPI:
         title="kizuna",
         version=__version__,
         description="A sovereign kizuna node: STIX 2.1 over TAXII 2.1, under TLP 2.0.",
-        default_response_class=ORJSONResponse,
         redirect_slashes=True,
     )
     app.state.node = node

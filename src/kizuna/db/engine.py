@@ -21,15 +21,7 @@ def make_engine(url: str) -> Engine:
     if url.startswith("postgresql"):
         if url.startswith("postgresql://"):
             url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-        # No server-side prepared statements: a generic plan for "stix_id IN (500 values)"
-        # is a sequential scan, while each custom plan uses the index.
-        return create_engine(
-            url,
-            pool_size=8,
-            max_overflow=8,
-            pool_pre_ping=True,
-            connect_args={"prepare_threshold": None},
-        )
+        return create_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=True)
     raise ConfigurationError(f"unsupported database URL {url!r}: use sqlite:/// or postgresql://")
 
 
@@ -73,6 +65,10 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
     with engine.connect() as conn:
         conn = conn.execution_options(kizuna_write=True)
         with conn.begin():
+            if conn.dialect.name == "postgresql":
+                # A write's lookups are few and their tables grow fast: a generic plan
+                # cached while a table was small stays a sequential scan as it grows.
+                conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
             yield conn
 
 
