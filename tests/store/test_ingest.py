@@ -7,13 +7,21 @@ import itertools
 import uuid
 from dataclasses import dataclass
 
+import orjson
 import pytest
 from sqlalchemy import Engine
 
 from kizuna.access import service
 from kizuna.access.service import Org
 from kizuna.access.subject import Role, Subject
-from kizuna.access.tlp import TLP1_MARKINGS, TLP2_MARKINGS, TLP_EXTENSION_ID, Tlp, audience_marking
+from kizuna.access.tlp import (
+    TLP1_MARKINGS,
+    TLP2_MARKINGS,
+    TLP_EXTENSION_ID,
+    Tlp,
+    audience_marking,
+    tlp2_marking_definition,
+)
 from kizuna.db.engine import read_transaction, write_transaction
 from kizuna.stix.timestamps import format_timestamp, parse_timestamp
 from kizuna.store import collections as store_collections
@@ -575,3 +583,35 @@ def test_date_added_increases_even_when_the_clock_stands_still_or_goes_back(
     when = {r.stix_id: r.date_added_us for r in rows}
     assert when[posted[1]] < when[posted[2]] < min(when[i] for i in posted[3:])
     assert added[0] == 2_000_000_000_000_000
+
+
+# -- canonical well-known markings, SCO copies, authorship ----------------------------------
+
+
+def test_a_well_known_marking_id_is_stored_with_its_standard_content(world: World) -> None:
+    alpha = world.subject("alpha")
+    forged = {**tlp2_marking_definition(Tlp.RED), "name": "TLP:CLEAR (really)"}
+    assert ok(world.post(alpha, forged)) == [True]
+    [row] = world.rows(alpha, TLP2_MARKINGS[Tlp.RED])
+    assert orjson.loads(row.body) == tlp2_marking_definition(Tlp.RED)
+    # The genuine definition is then accepted from anyone, as the same object.
+    assert ok(world.post(world.subject("bravo"), tlp2_marking_definition(Tlp.RED))) == [True]
+
+
+def test_each_org_may_hold_its_own_copy_of_an_sco(world: World) -> None:
+    sco_id = "ipv4-addr--" + str(uuid.uuid4())
+    red = {**ipv4(sco_id, "203.0.113.7"), "object_marking_refs": [TLP2_MARKINGS[Tlp.RED]]}
+    green = {**ipv4(sco_id, "203.0.113.7"), "object_marking_refs": [TLP2_MARKINGS[Tlp.GREEN]]}
+    assert ok(world.post(world.subject("alpha"), red)) == [True]
+    # Bravo's answer does not depend on Alpha's hidden copy, and Bravo sees only its own.
+    assert ok(world.post(world.subject("bravo"), green)) == [True]
+    assert ok(world.post(world.subject("bravo"), green)) == [True]
+    bodies = [orjson.loads(r.body) for r in world.rows(world.subject("bravo"), sco_id)]
+    assert bodies == [green]
+
+
+def test_a_local_org_with_a_peer_token_cannot_publish_as_another_identity(world: World) -> None:
+    local_peer = world.subject("alpha", Role.PEER)
+    [outcome] = world.post(local_peer, indicator(created_by_ref=world.orgs["bravo"].identity_id))
+    assert not outcome.ok
+    assert "only publish its own" in outcome.message

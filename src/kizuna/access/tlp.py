@@ -103,6 +103,54 @@ def tlp2_marking_definition(tlp: Tlp) -> dict[str, object]:
     }
 
 
+def tlp1_marking_definition(tlp: Tlp) -> dict[str, object]:
+    """The STIX 2.1 TLP 1.0 marking-definition object for a label (CLEAR is TLP:WHITE)."""
+    colour = "white" if tlp is Tlp.CLEAR else tlp.name.lower()
+    return {
+        "type": "marking-definition",
+        "spec_version": "2.1",
+        "id": TLP1_MARKINGS[tlp],
+        "created": "2017-01-20T00:00:00.000Z",
+        "definition_type": "tlp",
+        "name": f"TLP:{colour.upper()}",
+        "definition": {"tlp": colour},
+    }
+
+
+def pap_marking_definition(marking_id: str, pap: Pap) -> dict[str, object]:
+    """A PAP marking-definition (the OASIS PAP extension) for a well-known PAP id."""
+    colour = "white" if marking_id == _PAP_WHITE else pap.name.lower()
+    return {
+        "type": "marking-definition",
+        "spec_version": "2.1",
+        "id": marking_id,
+        "created": "2022-10-01T00:00:00.000Z",
+        "name": f"PAP:{colour.upper()}",
+        "extensions": {PAP_EXTENSION_ID: {"extension_type": "property-extension", "pap": colour}},
+    }
+
+
+def canonical_marking(definition: dict[str, object]) -> dict[str, object] | None:
+    """The one content kizuna stores for a marking-definition whose meaning is fixed: the
+    TLP and PAP definitions by their ids, and audience markings by their member lists.
+    None for any other marking. What a client sends under such an id is replaced, so that
+    nobody can squat an id with other content, and every poster gets the same answer."""
+    marking_id = str(definition.get("id"))
+    known = WELL_KNOWN.get(marking_id)
+    if known is not None:
+        tlp, pap = known
+        if tlp is not None:
+            if TLP2_MARKINGS.get(tlp) == marking_id:
+                return tlp2_marking_definition(tlp)
+            return tlp1_marking_definition(tlp)
+        assert pap is not None
+        return pap_marking_definition(marking_id, pap)
+    meaning = interpret_marking(definition)
+    if meaning.audience is not None:
+        return audience_marking(meaning.audience)
+    return None
+
+
 def kizuna_identity() -> dict[str, object]:
     return {
         "type": "identity",

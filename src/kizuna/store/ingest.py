@@ -37,6 +37,7 @@ from kizuna.access.tlp import (
     Tlp,
     audience_extension_definition,
     audience_marking,
+    canonical_marking,
     interpret_marking,
     kizuna_identity,
 )
@@ -104,6 +105,21 @@ class _Rejected(KizunaError):
     pass
 
 
+def _canonical(raw: dict[str, object]) -> dict[str, object]:
+    try:
+        canonical = canonical_marking(raw)
+    except (ValueError, KeyError) as exc:
+        raise InvalidInput(f"{raw.get('id')}: {exc}") from None
+    if canonical is None:
+        return raw
+    if canonical["id"] != raw["id"]:
+        raise InvalidInput(
+            f"{raw['id']}: an audience marking's id must be derived from its audience "
+            f"(expected {canonical['id']})"
+        )
+    return canonical
+
+
 def _version_of(obj: dict[str, object]) -> str | None:
     for key in ("modified", "created"):
         value = obj.get(key)
@@ -112,9 +128,12 @@ def _version_of(obj: dict[str, object]) -> str | None:
     return None
 
 
-def _prepare(index: int, raw: object) -> _Candidate:
-    validate_object(raw)
-    assert isinstance(raw, dict)
+def _prepare(index: int, submitted: object) -> _Candidate:
+    validate_object(submitted)
+    assert isinstance(submitted, dict)
+    raw: dict[str, Any] = submitted
+    if raw.get("type") == "marking-definition":
+        raw = _canonical(raw)
     body = orjson.dumps(raw, option=orjson.OPT_SORT_KEYS)
     version = _version_of(raw)
     stix_type = str(raw["type"])
@@ -179,7 +198,8 @@ def add_objects(
     owners = _owners(conn, ids)
     already_owned = set(owners)
     revoked_at, latest = _revocation_bounds(conn, ids)
-    existing, node_wide = _existing_versions(conn, collection_id, ids)
+    assert subject.org_id is not None
+    existing, node_wide, mine = _existing_versions(conn, collection_id, ids, subject.org_id)
     known_markings = _known_markings(conn, sorted({m for c in candidates for m in c.marking_ids}))
 
     accepted: list[_Candidate] = []
@@ -190,7 +210,9 @@ def add_objects(
     for cand in candidates:
         try:
             _check_creator(subject, cand)
-            owner = owners.get(cand.stix_id)
+            # Objects without a version (SCOs) have ids anyone can compute from their content:
+            # each org may hold its own copy, and no answer depends on another org's copy.
+            owner = None if cand.version_us is None else owners.get(cand.stix_id)
             if owner is not None and owner != subject.org_id:
                 if _shared_declaration(conn, cand):
                     # Immutable, shared declarations (audience markings, kizuna's own
@@ -211,6 +233,7 @@ def add_objects(
             duplicate = _already_stored(
                 cand,
                 existing.get(cand.stix_id, {}),
+                mine.get(cand.stix_id, set()),
                 node_wide.get(cand.stix_id, {}),
                 seen,
                 seen_unversioned,
@@ -228,7 +251,8 @@ def add_objects(
             # Identical re-submission: nothing changes, and it counts as a success.
             outcomes[cand.index] = Outcome(cand.stix_id, cand.version or "", True, "")
             continue
-        owners.setdefault(cand.stix_id, cand.owner_org_id or subject.org_id)
+        if cand.version_us is not None:
+            owners.setdefault(cand.stix_id, cand.owner_org_id or subject.org_id)
         if cand.version_us is None:
             seen_unversioned.setdefault(cand.stix_id, set()).add(cand.content_hash)
         else:
@@ -279,9 +303,15 @@ _PLATFORM = _platform_declarations()
 
 def _check_creator(subject: Subject, cand: _Candidate) -> None:
     creator = cand.obj.get("created_by_ref")
-    if creator is None or subject.external or cand.content_hash in _PLATFORM:
+    if (
+        creator is None
+        or subject.remote
+        or cand.content_hash in _PLATFORM
+        or cand.stix_id in WELL_KNOWN
+    ):
+        # Standard TLP/PAP definitions are stored in their canonical form, whoever sends them.
         # Anyone may (re)publish kizuna's own declarations, byte for byte.
-        # A peer relays objects that other organisations created; it owns them here.
+        # Another node relays objects that other organisations created; it owns them here.
         return
     if creator != subject.identity_id:
         raise _Rejected(
@@ -292,7 +322,8 @@ def _check_creator(subject: Subject, cand: _Candidate) -> None:
 
 def _already_stored(
     cand: _Candidate,
-    stored: dict[int, str],
+    stored_here: dict[int, str],
+    mine: set[str],
     node_wide: dict[int, str],
     seen: dict[tuple[str, int], str],
     seen_unversioned: dict[str, set[str]],
@@ -300,8 +331,8 @@ def _already_stored(
     """True for an identical re-submission; raises for a different object under a version
     that exists anywhere on the node (one STIX version, one content)."""
     if cand.version_us is None:
-        # No version (an SCO): the same content is the same object; other content is new.
-        return cand.content_hash in stored.values() or cand.content_hash in seen_unversioned.get(
+        # No version (an SCO): the poster's own identical copy here is the same object.
+        return cand.content_hash in mine or cand.content_hash in seen_unversioned.get(
             cand.stix_id, ()
         )
     previous = seen.get((cand.stix_id, cand.version_us)) or node_wide.get(cand.version_us)
@@ -310,7 +341,7 @@ def _already_stored(
             f"{cand.stix_id} version {cand.version} is already stored with different content; "
             "a changed object needs a new 'modified'"
         )
-    return (cand.stix_id, cand.version_us) in seen or cand.version_us in stored
+    return (cand.stix_id, cand.version_us) in seen or cand.version_us in stored_here
 
 
 def _check_revocation(
@@ -436,11 +467,13 @@ def _revocation_bounds(
 
 
 def _existing_versions(
-    conn: Connection, collection_id: str, ids: Sequence[str]
-) -> tuple[dict[str, dict[int, str]], dict[str, dict[int, str]]]:
-    """Stored versions (version_us -> content hash) in this collection, and node-wide."""
+    conn: Connection, collection_id: str, ids: Sequence[str], org_id: int
+) -> tuple[dict[str, dict[int, str]], dict[str, dict[int, str]], dict[str, set[str]]]:
+    """Stored versions (version_us -> content hash) in this collection and node-wide, and
+    the content hashes of the org's own rows in this collection."""
     here: dict[str, dict[int, str]] = {}
     everywhere: dict[str, dict[int, str]] = {}
+    mine: dict[str, set[str]] = {}
     for chunk in _chunks(ids):
         rows = conn.execute(
             select(
@@ -448,13 +481,16 @@ def _existing_versions(
                 objects.c.version_us,
                 objects.c.content_hash,
                 objects.c.collection_id,
+                objects.c.owner_org_id,
             ).where(_among(conn, objects.c.stix_id, chunk))
         )
         for r in rows:
             if r.collection_id == collection_id:
                 here.setdefault(r.stix_id, {})[r.version_us] = r.content_hash
+                if r.owner_org_id == org_id:
+                    mine.setdefault(r.stix_id, set()).add(r.content_hash)
             everywhere.setdefault(r.stix_id, {})[r.version_us] = r.content_hash
-    return here, everywhere
+    return here, everywhere, mine
 
 
 def _known_markings(conn: Connection, ids: Sequence[str]) -> dict[str, MarkingMeaning | None]:

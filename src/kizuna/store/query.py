@@ -138,6 +138,9 @@ def delete_object(
     """Delete the matching versions of one object. The requester must be able to see them
     (else NotFound, so nothing hidden is revealed), write to the collection, and be the
     object's creator or a node admin."""
+    if not collection.can_read:
+        # A write-only member may not learn what the collection holds, even by deleting.
+        raise NotFound(f"no object {stix_id} in this collection matches")
     visible = conn.execute(
         _visible(subject, collection)
         .add_columns(objects.c.pk, objects.c.owner_org_id)

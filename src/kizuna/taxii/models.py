@@ -10,8 +10,9 @@ statuses = Table(
     "statuses",
     metadata,
     Column("id", String(36), primary_key=True),
-    # Only the posting org may read the status.
+    # Only the posting token may read the status (its org is kept for operators).
     Column("org_id", Integer, ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False),
+    Column("token_id", Integer, ForeignKey("tokens.id", ondelete="CASCADE"), nullable=False),
     Column("status", String(16), nullable=False),
     Column("request_us", BigInteger, nullable=False),
     Column("total_count", Integer, nullable=False),

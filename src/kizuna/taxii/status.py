@@ -1,4 +1,5 @@
-"""TAXII status resources: what became of each object of one POST, for the poster only."""
+"""TAXII status resources: what became of each object of one POST, for the posting token
+only (a status lists ids of objects other tokens of the same org may not read)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ def record_status(
     """Store the status in the same transaction as the objects, so that a status that says
     "success" is never visible unless the objects are stored too."""
     assert subject.org_id is not None
+    assert subject.token_id is not None
     successes = [o.as_status_entry() for o in outcomes if o.ok]
     failures = [o.as_status_entry() for o in outcomes if not o.ok]
     status_id = str(uuid.uuid4())
@@ -28,6 +30,7 @@ def record_status(
         insert(statuses).values(
             id=status_id,
             org_id=subject.org_id,
+            token_id=subject.token_id,
             status="complete",
             request_us=request_us,
             total_count=len(outcomes),
@@ -66,7 +69,7 @@ def _resource(
 
 def get_status(conn: Connection, *, subject: Subject, status_id: str) -> dict[str, object]:
     row = conn.execute(select(statuses).where(statuses.c.id == status_id)).first()
-    if row is None or subject.org_id is None or row.org_id != subject.org_id:
+    if row is None or subject.token_id is None or row.token_id != subject.token_id:
         raise NotFound(f"no status {status_id}")
     details = orjson.loads(row.details)
     return _resource(
