@@ -615,3 +615,14 @@ def test_a_local_org_with_a_peer_token_cannot_publish_as_another_identity(world:
     [outcome] = world.post(local_peer, indicator(created_by_ref=world.orgs["bravo"].identity_id))
     assert not outcome.ok
     assert "only publish its own" in outcome.message
+
+
+def test_an_invalid_stix_pattern_fails_alone_with_the_parsers_message(world: World) -> None:
+    alpha = world.subject("alpha")
+    bad = indicator(pattern="[ipv4-addr:value = ]")
+    good = indicator()
+    yara = indicator(pattern="rule x { condition: true }", pattern_type="yara")
+    outcomes = world.post(alpha, bad, good, yara)
+    assert ok(outcomes) == [False, True, True]
+    assert "not a valid STIX 2.1 pattern" in outcomes[0].message
+    assert "column 20" in outcomes[0].message

@@ -42,6 +42,8 @@ from kizuna.access.tlp import (
     kizuna_identity,
 )
 from kizuna.errors import InvalidInput, KizunaError
+from kizuna.patterns.check import check_pattern
+from kizuna.patterns.parser import PatternError
 from kizuna.stix.timestamps import format_timestamp, now_micros, parse_timestamp
 from kizuna.stix.validate import validate_object
 
@@ -134,6 +136,14 @@ def _prepare(index: int, submitted: object) -> _Candidate:
     raw: dict[str, Any] = submitted
     if raw.get("type") == "marking-definition":
         raw = _canonical(raw)
+    elif raw.get("type") == "indicator" and raw.get("pattern_type") == "stix":
+        # Other pattern languages (sigma, yara, snort, suricata, pcre) are stored as given.
+        try:
+            check_pattern(raw["pattern"])
+        except PatternError as exc:
+            raise InvalidInput(
+                f"{raw['id']}: property 'pattern' is not a valid STIX 2.1 pattern: {exc.message}"
+            ) from None
     body = orjson.dumps(raw, option=orjson.OPT_SORT_KEYS)
     version = _version_of(raw)
     stix_type = str(raw["type"])
