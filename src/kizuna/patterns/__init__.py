@@ -39,6 +39,12 @@ from kizuna.patterns.ast import (
     Value,
     Within,
 )
+from kizuna.patterns.evaluate import CompiledPattern, MatchResult, compile_pattern
+from kizuna.patterns.observations import (
+    Observation,
+    observation_from_scos,
+    observations_from_stix,
+)
 from kizuna.patterns.parser import PatternError, parse
 from kizuna.patterns.printer import unparse
 
@@ -50,12 +56,15 @@ __all__ = [
     "ComparisonAnd",
     "ComparisonNode",
     "ComparisonOr",
+    "CompiledPattern",
     "Constant",
     "Exists",
     "FloatConst",
     "HexConst",
     "IntConst",
+    "MatchResult",
     "ObjectPath",
+    "Observation",
     "ObservationAnd",
     "ObservationExpr",
     "ObservationFollowedBy",
@@ -74,6 +83,9 @@ __all__ = [
     "TimestampConst",
     "Value",
     "Within",
+    "compile_pattern",
+    "observation_from_scos",
+    "observations_from_stix",
     "parse",
     "unparse",
 ]
