@@ -216,7 +216,6 @@ def add_objects(
     new_markings: dict[str, dict[str, object]] = {}
     seen: dict[tuple[str, int], str] = {}
     seen_unversioned: dict[str, set[str]] = {}
-    assert subject.org_id is not None
     for cand in candidates:
         try:
             _check_creator(subject, cand)
@@ -261,11 +260,10 @@ def add_objects(
             # Identical re-submission: nothing changes, and it counts as a success.
             outcomes[cand.index] = Outcome(cand.stix_id, cand.version or "", True, "")
             continue
-        if cand.version_us is not None:
-            owners.setdefault(cand.stix_id, cand.owner_org_id or subject.org_id)
         if cand.version_us is None:
             seen_unversioned.setdefault(cand.stix_id, set()).add(cand.content_hash)
         else:
+            owners.setdefault(cand.stix_id, cand.owner_org_id or subject.org_id)
             seen[(cand.stix_id, cand.version_us)] = cand.content_hash
             latest[cand.stix_id] = max(latest.get(cand.stix_id, cand.version_us), cand.version_us)
             if cand.revoked:
