@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import gzip
 import shutil
-import uuid
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
+import stix2
 
 from kizuna.errors import InvalidInput
 from kizuna.hunt.keys import normalise, plan_keys, sco_keys
@@ -21,7 +21,6 @@ SHA = "file:hashes.'SHA-256'"
 H256 = "a" * 64
 MD5 = "b" * 32
 IP = "198.51.100.7"
-SCO_NAMESPACE = uuid.UUID("00abedb4-aa42-4ac2-8d6f-5d2c0b1e3c4a")
 IP_PATTERN = f"[ipv4-addr:value = '{IP}']"
 
 
@@ -317,8 +316,8 @@ def test_same_value_same_id_across_events() -> None:
     conn, _ = read(DATA / "conn.log")
     ids = {s["id"] for e in (jsonl[0], conn[0]) for s in e.scos if s.get("value") == IP}
     assert len(ids) == 1
-    name = '{"value":"' + IP + '"}'  # canonical JSON of the id-contributing property
-    assert ids == {f"ipv4-addr--{uuid.uuid5(SCO_NAMESPACE, name)}"}
+    # The STIX 2.1 deterministic id, as the stix2 library computes it.
+    assert ids == {stix2.IPv4Address(value=IP).id}
 
 
 # --- formats and unreadable files --------------------------------------------------------------

@@ -6,7 +6,7 @@ import logging
 
 import typer
 
-from kizuna.cli import collection, db, demo, org, pattern, serve, token
+from kizuna.cli import collection, db, demo, hunt, org, pattern, serve, token
 
 app = typer.Typer(
     help="kizuna: a sovereign node sharing STIX 2.1 over TAXII 2.1 under TLP 2.0.",
@@ -20,6 +20,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(pattern.app, name="pattern")
 app.command("serve")(serve.serve)
 app.command("demo")(demo.demo)
+app.command("hunt")(hunt.hunt)
 
 
 @app.callback()

@@ -63,7 +63,7 @@ __all__ = ["FORMATS", "Event", "FieldMapping", "ReadStats", "event_keys", "read_
 FORMATS: Final = frozenset({"jsonl", "csv", "zeek", "stix", "parquet"})
 
 _MAX_EXAMPLES = 5
-_SCO_NAMESPACE = uuid.UUID("00abedb4-aa42-4ac2-8d6f-5d2c0b1e3c4a")
+_SCO_NAMESPACE = uuid.UUID("00abedb4-aa42-466c-9c01-fed23315a9b7")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_US = timedelta(microseconds=1)
 _VALUE_TYPES = frozenset({"ipv4-addr", "ipv6-addr", "domain-name", "url", "email-addr", "mac-addr"})

@@ -1,0 +1,317 @@
+"""From hunt matches to STIX 2.1 sightings, and the indicators a hunting org may hunt.
+
+:func:`readable_indicators` reads indicators only through the store's read path
+(:func:`~kizuna.store.collections.get_collection` + :func:`~kizuna.store.query.read_page`
+with the hunter's subject), so the TLP access rule alone decides what is hunted: an
+indicator the hunter may not read is never hunted, and nothing about it leaks into output.
+
+:func:`sightings_for` turns one :class:`~kizuna.hunt.engine.Match` into an ``observed-data``
+(with the matched SCOs) and a ``sighting`` of the indicator, created by the hunter. They carry
+the indicator's markings or stricter: its strictest TLP, its PAP and every other marking it
+carries (audience markings among them), or, for an unmarked indicator, TLP:AMBER with an
+audience of the hunting org only (the audience marking-definition is then returned too, so
+the store learns it in the same envelope).
+
+:func:`store_sightings` stores them through :func:`~kizuna.store.ingest.add_objects`.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection
+
+from kizuna.access.subject import Subject
+from kizuna.access.tlp import TLP2_MARKINGS, WELL_KNOWN, Pap, Tlp, audience_marking
+from kizuna.errors import Forbidden, InvalidInput
+from kizuna.hunt.engine import HuntIndicator, Match
+from kizuna.hunt.readers import Event, _object_id
+from kizuna.stix.timestamps import format_timestamp, now_micros, parse_timestamp
+from kizuna.stix.validate import validate_object
+from kizuna.store.collections import get_collection, list_collections
+from kizuna.store.ingest import Outcome, add_objects
+from kizuna.store.query import Filters, VersionMatch, read_page
+
+__all__ = ["readable_indicators", "sighting_markings", "sightings_for", "store_sightings"]
+
+_PAGE = 1000
+_MAX_COUNT = 999_999_999  # STIX 2.1 bound for number_observed and count
+_STIX_ID = re.compile(
+    r"^[a-z0-9][a-z0-9-]*--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+)
+
+
+# -- indicators -------------------------------------------------------------------------------
+
+
+def _huntable(obj: Mapping[str, Any], now_us: int) -> bool:
+    if obj.get("type") != "indicator" or obj.get("pattern_type") != "stix":
+        return False
+    if obj.get("revoked") is True or not isinstance(obj.get("pattern"), str):
+        return False
+    valid_until = obj.get("valid_until")
+    if isinstance(valid_until, str):
+        try:
+            if parse_timestamp(valid_until) <= now_us:
+                return False
+        except InvalidInput:
+            return False
+    return True
+
+
+def readable_indicators(
+    conn: Connection,
+    *,
+    subject: Subject,
+    collection_ids: Sequence[str] | None,
+    since_us: int | None,
+) -> list[tuple[HuntIndicator, dict[str, Any]]]:
+    """The STIX-pattern indicators the subject may read, latest version, neither revoked nor
+    expired (``valid_until`` in the past), from the given collections (every collection the
+    subject may read when ``None``). ``since_us``: only indicators whose latest version was
+    added to the collection after that time (date_added). An id found in several collections
+    is hunted once, in its newest version. A named collection the subject may not read
+    raises NotFound or Forbidden, as the TAXII API would."""
+    if collection_ids is None:
+        chosen = [c for c in list_collections(conn, subject) if c.can_read]
+    else:
+        chosen = [get_collection(conn, subject, cid) for cid in dict.fromkeys(collection_ids)]
+    filters = Filters(types=("indicator",), versions=VersionMatch.latest(), added_after_us=since_us)
+    now_us = now_micros()
+    found: dict[str, tuple[int, dict[str, Any]]] = {}
+    for collection in chosen:
+        after: int | None = None
+        while True:
+            page = read_page(
+                conn,
+                subject=subject,
+                collection=collection,
+                filters=filters,
+                after_us=after,
+                limit=_PAGE,
+            )
+            for row in page.rows:
+                obj = orjson.loads(row.body)
+                if not isinstance(obj, dict) or not _huntable(obj, now_us):
+                    continue
+                version = parse_timestamp(row.version) if row.version else 0
+                held = found.get(row.stix_id)
+                if held is None or held[0] < version:
+                    found[row.stix_id] = (version, obj)
+            if not page.more or not page.rows:
+                break
+            after = page.rows[-1].date_added_us
+    return [
+        (HuntIndicator(indicator_id=stix_id, pattern=str(obj["pattern"])), obj)
+        for stix_id, (_version, obj) in found.items()
+    ]
+
+
+# -- markings ---------------------------------------------------------------------------------
+
+
+def _marking_refs(indicator: Mapping[str, Any]) -> list[str]:
+    refs: list[str] = []
+    object_refs = indicator.get("object_marking_refs")
+    if isinstance(object_refs, list):
+        refs += [r for r in object_refs if isinstance(r, str)]
+    granular = indicator.get("granular_markings")
+    if isinstance(granular, list):
+        refs += [
+            g["marking_ref"]
+            for g in granular
+            if isinstance(g, dict) and isinstance(g.get("marking_ref"), str)
+        ]
+    return list(dict.fromkeys(refs))
+
+
+def sighting_markings(
+    indicator: Mapping[str, Any], hunter_identity_id: str
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """The ``object_marking_refs`` for what a hunt derives from `indicator`, and the
+    marking-definitions they need that the node may not hold yet.
+
+    The indicator's markings or stricter: its strictest TLP (object-level or granular, as
+    the TLP 2.0 definition), its strictest PAP, and every other marking it carries (audience
+    markings; two audiences mean their intersection, so carrying all is never wider). An
+    indicator with no TLP marking gets TLP:AMBER with an audience of the hunting org alone,
+    whose definition is returned for storing alongside."""
+    refs = _marking_refs(indicator)
+    tlps: list[Tlp] = []
+    paps: list[Pap] = []
+    others: list[str] = []
+    for ref in refs:
+        known = WELL_KNOWN.get(ref)
+        if known is None:
+            others.append(ref)
+            continue
+        tlp, pap = known
+        if tlp is not None:
+            tlps.append(tlp)
+        if pap is not None:
+            paps.append(pap)
+    extra: list[dict[str, Any]] = []
+    if tlps:
+        chosen = [TLP2_MARKINGS[max(tlps)]]
+    else:
+        audience = audience_marking([hunter_identity_id])
+        extra.append(audience)
+        chosen = [TLP2_MARKINGS[Tlp.AMBER], str(audience["id"])]
+        others = [o for o in others if o != audience["id"]]
+    if paps:
+        strictest = max(paps)
+        chosen.append(next(r for r in refs if WELL_KNOWN.get(r) == (None, strictest)))
+    return chosen + others, extra
+
+
+# -- sightings --------------------------------------------------------------------------------
+
+
+def _rewrite_refs(sco: dict[str, Any], renamed: Mapping[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in sco.items():
+        if key.endswith("_ref") and isinstance(value, str):
+            out[key] = renamed.get(value, value)
+        elif key.endswith("_refs") and isinstance(value, list):
+            out[key] = [renamed.get(v, v) if isinstance(v, str) else v for v in value]
+        else:
+            out[key] = value
+    return out
+
+
+def _with_protocols(sco: dict[str, Any], by_id: Mapping[str, Mapping[str, Any]]) -> None:
+    """STIX requires network-traffic ``protocols``; a reader that saw only addresses leaves
+    it out, so the IP version of the addresses is used, and the id recomputed as the readers
+    compute it (protocols contributes to it)."""
+    if sco.get("type") != "network-traffic" or sco.get("protocols"):
+        return
+    kinds = {str(by_id.get(str(sco.get(k)), {}).get("type", "")) for k in ("src_ref", "dst_ref")}
+    sco["protocols"] = ["ipv6"] if "ipv6-addr" in kinds else ["ipv4"]
+    sco.pop("id", None)
+    sco["id"] = _object_id("network-traffic", sco)
+
+
+def _matched_scos(events: Iterable[Event], markings: list[str]) -> list[dict[str, Any]]:
+    """The SCOs of the matched events, deduplicated by id, STIX 2.1-valid and marked.
+    SCOs that carry no STIX id (a STIX input's observed-data ``objects`` keys) get the
+    readers' deterministic id; SCOs that still fail validation are left out."""
+    by_id: dict[str, dict[str, Any]] = {}
+    for event in events:
+        renamed: dict[str, str] = {}
+        local = [{k: v for k, v in raw.items() if k != "object_marking_refs"} for raw in event.scos]
+        # Ids first for SCOs that reference nothing, then rewrite references, then the rest.
+        for with_refs in (False, True):
+            for sco in local:
+                if with_refs:
+                    sco.update(_rewrite_refs(sco, renamed))
+                elif any(k.endswith(("_ref", "_refs")) for k in sco):
+                    continue
+                old = sco.get("id")
+                if isinstance(old, str) and _STIX_ID.match(old):
+                    continue
+                sco.pop("id", None)
+                sco["id"] = _object_id(str(sco.get("type", "")), sco)
+                if isinstance(old, str):
+                    renamed[old] = sco["id"]
+        known = {sco["id"]: sco for sco in local}
+        for sco in local:
+            _with_protocols(sco, known)
+            by_id.setdefault(sco["id"], sco)
+    kept: dict[str, dict[str, Any]] = {}
+    for sco_id, sco in by_id.items():
+        candidate = {**sco, "spec_version": "2.1", "object_marking_refs": markings}
+        try:
+            validate_object(candidate)
+        except InvalidInput:
+            continue
+        kept[sco_id] = candidate
+    # Drop references to SCOs that were left out (rare: only invalid ones are).
+    result: list[dict[str, Any]] = []
+    for sco in kept.values():
+        dangling = any(
+            (k.endswith("_ref") and isinstance(v, str) and v not in kept)
+            or (
+                k.endswith("_refs")
+                and k != "object_marking_refs"
+                and isinstance(v, list)
+                and any(x not in kept for x in v)
+            )
+            for k, v in sco.items()
+        )
+        if not dangling:
+            result.append(sco)
+    return result
+
+
+def _bounded(count: int) -> int:
+    return max(1, min(count, _MAX_COUNT))
+
+
+def sightings_for(
+    match: Match,
+    *,
+    indicator: Mapping[str, Any],
+    hunter_identity_id: str,
+    events: Mapping[int, Event],
+) -> list[dict[str, Any]]:
+    """STIX 2.1 objects recording one match: the SCOs of the matched events (deterministic
+    ids), an ``observed-data`` over them, a ``sighting`` of the indicator, and any marking
+    definition they need (see :func:`sighting_markings`). `events` maps the match's rows to
+    the events read; rows missing from it only shorten the SCO list. The times are the
+    matched events' first and last timestamps, or now when none had one."""
+    markings, extra = sighting_markings(indicator, hunter_identity_id)
+    now = now_micros()
+    created = format_timestamp(now)
+    first_us = match.first_seen_us if match.first_seen_us is not None else now
+    last_us = match.last_seen_us if match.last_seen_us is not None else first_us
+    last_us = max(last_us, first_us)
+    count = _bounded(match.count)
+    matched = [events[row] for row in match.rows if row in events]
+    scos = _matched_scos(matched, markings)
+    common: dict[str, Any] = {
+        "spec_version": "2.1",
+        "created": created,
+        "modified": created,
+        "created_by_ref": hunter_identity_id,
+        "object_marking_refs": markings,
+    }
+    objects: list[dict[str, Any]] = [*extra, *scos]
+    sighting: dict[str, Any] = {
+        "type": "sighting",
+        "id": f"sighting--{uuid.uuid4()}",
+        **common,
+        "sighting_of_ref": str(indicator["id"]),
+        "count": count,
+        "first_seen": format_timestamp(first_us),
+        "last_seen": format_timestamp(last_us),
+        "where_sighted_refs": [hunter_identity_id],
+    }
+    if scos:
+        observed: dict[str, Any] = {
+            "type": "observed-data",
+            "id": f"observed-data--{uuid.uuid4()}",
+            **common,
+            "first_observed": format_timestamp(first_us),
+            "last_observed": format_timestamp(last_us),
+            "number_observed": count,
+            "object_refs": [sco["id"] for sco in scos],
+        }
+        objects.append(observed)
+        sighting["observed_data_refs"] = [observed["id"]]
+    objects.append(sighting)
+    return objects
+
+
+def store_sightings(
+    conn: Connection, *, subject: Subject, collection_id: str, objects: Sequence[object]
+) -> list[Outcome]:
+    """Store sightings (and their observed-data, SCOs and markings) in a collection the
+    subject may write; each object stands or falls alone, as in TAXII."""
+    collection = get_collection(conn, subject, collection_id)
+    if not collection.can_write:
+        raise Forbidden(f"{collection_id}: this organisation may not write to this collection")
+    return add_objects(conn, subject=subject, collection_id=collection_id, submitted=objects)
