@@ -1,0 +1,228 @@
+"""Columnar hunting equals the Python engine over ``read_events`` of the same files."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import random
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import orjson
+import pytest
+
+from kizuna.hunt.columnar import hunt_files
+from kizuna.hunt.engine import EmbeddedEngine, HuntEvent, HuntIndicator, HuntReport
+from kizuna.hunt.readers import FieldMapping, ReadStats, read_events
+
+IPS = ("10.0.0.1", "10.0.0.2", "192.168.1.5", "fe80::1", "evil.example", "#80")
+DOMAINS = ("a.example", "b.example", "#80", "80", "c.example")
+HASHES = ("aa" * 32, "bb" * 32, "cc" * 32)
+PORTS: tuple[Any, ...] = (80, 443, "80", " 443 ", 8080, 80.0, "abc")
+NAMES = ("#80", "80", "x.exe", "y.dll")
+
+INDICATORS = [
+    HuntIndicator("eq-ip", "[ipv4-addr:value = '10.0.0.1']"),
+    HuntIndicator("eq-ip6", "[ipv6-addr:value = 'fe80::1']"),
+    HuntIndicator("eq-dom-ref", "[domain-name:value = 'evil.example']"),
+    HuntIndicator("eq-hash", f"[file:hashes.'SHA-256' = '{HASHES[0]}']"),
+    HuntIndicator("in-dom", "[domain-name:value IN ('a.example', 'c.example')]"),
+    HuntIndicator("or", "[url:value = 'http://a.example/1'] OR [ipv4-addr:value = '10.0.0.2']"),
+    HuntIndicator("port-num", "[network-traffic:dst_port = 80]"),
+    HuntIndicator("port-in", "[network-traffic:dst_port IN (443, 8080)]"),
+    HuntIndicator("hash-name", "[file:name = '#80']"),
+    HuntIndicator("plain-80", "[file:name = '80']"),
+    HuntIndicator("num-name", "[file:name = 80]"),
+    HuntIndicator("dom-hash", "[domain-name:value = '#80']"),
+    HuntIndicator("size", "[file:size = 80]"),
+    HuntIndicator("and", f"[file:name = 'x.exe' AND file:hashes.'SHA-256' = '{HASHES[1]}']"),
+    HuntIndicator("like", "[domain-name:value LIKE 'b.%']"),
+    HuntIndicator("subset", "[ipv4-addr:value ISSUBSET '192.168.0.0/16']"),
+    HuntIndicator("type-key", "[file:type = 'file' AND file:name = 'y.dll']"),
+    HuntIndicator("bad", "[this is not a pattern"),
+]
+
+
+def _record(rng: random.Random, index: int, dotted: bool) -> dict[str, Any]:
+    record: dict[str, Any] = {"@timestamp": f"2026-01-01T00:00:{index % 60:02d}Z"}
+    if rng.random() < 0.8:
+        ip = rng.choice(IPS)
+        if dotted:
+            record["source.ip"] = ip
+        else:
+            record["source"] = {"ip": ip}
+    if rng.random() < 0.5:
+        record.setdefault("destination", {})["port"] = rng.choice(PORTS)
+    if rng.random() < 0.5:
+        record["dns"] = {"question": {"name": rng.choice(DOMAINS)}}
+    if rng.random() < 0.3:
+        record["url.full"] = f"http://{rng.choice(DOMAINS)}/{rng.randint(1, 2)}"
+    if rng.random() < 0.4:
+        record["file"] = {
+            "hash": {"sha256": rng.choice(HASHES)},
+            "name": rng.choice(NAMES),
+            "size": rng.choice((80, 81, 80.0)),
+        }
+    return record
+
+
+def _records(seed: int, count: int) -> list[dict[str, Any]]:
+    rng = random.Random(seed)
+    return [_record(rng, i, dotted=i % 3 == 0) for i in range(count)]
+
+
+def _write_jsonl(path: Path, records: Sequence[dict[str, Any]], *, gz: bool = False) -> Path:
+    lines: list[bytes] = []
+    for i, record in enumerate(records):
+        lines.append(orjson.dumps(record))
+        if i % 17 == 5:
+            lines.append(b"")  # blank line: numbered, skipped
+        if i % 29 == 7:
+            lines.append(b"{not json")
+        if i % 31 == 3:
+            lines.append(b"[1, 2]")
+    data = b"\n".join(lines) + b"\n"
+    if gz:
+        path.write_bytes(gzip.compress(data))
+    else:
+        path.write_bytes(data)
+    return path
+
+
+def _flat(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in record.items():
+        if isinstance(value, dict):
+            out |= _flat(value, f"{prefix}{key}.")
+        else:
+            out[prefix + key] = value
+    return out
+
+
+def _write_csv(path: Path, records: Sequence[dict[str, Any]]) -> Path:
+    flat = [_flat(r) for r in records]
+    columns = sorted({k for r in flat for k in r})
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(columns)
+        for r in flat:
+            writer.writerow(["" if r.get(c) is None else str(r.get(c)) for c in columns])
+    return path
+
+
+def _write_parquet(path: Path, records: Sequence[dict[str, Any]], tmp: Path) -> Path:
+    # typed columns: ports as integers (strings dropped), nested structs, dotted url column
+    clean = []
+    for r in records:
+        r = orjson.loads(orjson.dumps(r))
+        dst = r.get("destination")
+        if dst is not None:
+            port = dst["port"]
+            dst["port"] = int(port) if isinstance(port, int | float) else None
+        if "file" in r:
+            r["file"]["size"] = int(r["file"]["size"])
+        if "source.ip" in r:
+            r["source"] = {"ip": r.pop("source.ip")}
+        clean.append(r)
+    source = _write_jsonl(tmp / "for-parquet.json", [])
+    source.write_bytes(b"\n".join(orjson.dumps(r) for r in clean) + b"\n")
+    con = duckdb.connect()
+    try:
+        con.execute(
+            f"COPY (SELECT * FROM read_json('{source}', format = 'newline_delimited', "
+            f"sample_size = -1)) TO '{path}' (FORMAT parquet)"
+        )
+    finally:
+        con.close()
+    return path
+
+
+def _python(
+    indicators: Sequence[HuntIndicator], path: Path, mapping: FieldMapping | None = None
+) -> set[tuple[str, str, int, int | None, int | None]]:
+    events = [
+        HuntEvent(e.line, e.timestamp_us, e.scos)
+        for e in read_events(path, mapping=mapping, stats=ReadStats())
+    ]
+    report = EmbeddedEngine().hunt(indicators, events)
+    return {
+        (m.indicator_id, path.name, row, m.first_seen_us, m.last_seen_us)
+        for m in report.matches
+        for row in m.rows
+    }
+
+
+def _columnar(report: HuntReport) -> set[tuple[str, str, int, int | None, int | None]]:
+    file_matches = getattr(report, "file_matches", {})
+    return {
+        (m.indicator_id, source, row, m.first_seen_us, m.last_seen_us)
+        for source, matches in file_matches.items()
+        for m in matches
+        for row in m.rows
+    }
+
+
+@pytest.mark.parametrize("kind", ["jsonl", "jsonl.gz", "csv", "parquet"])
+def test_same_matches_as_python_engine(tmp_path: Path, kind: str) -> None:
+    records = _records(seed=len(kind), count=400)
+    if kind == "jsonl":
+        path = _write_jsonl(tmp_path / "events.jsonl", records)
+    elif kind == "jsonl.gz":
+        path = _write_jsonl(tmp_path / "events.jsonl.gz", records, gz=True)
+    elif kind == "csv":
+        path = _write_csv(tmp_path / "events.csv", records)
+    else:
+        path = _write_parquet(tmp_path / "events.parquet", records, tmp_path)
+    expected = _python(INDICATORS, path)
+    report = hunt_files(INDICATORS, [path])
+    assert _columnar(report) == expected
+    assert {m[0] for m in expected} >= {
+        "eq-ip",
+        "in-dom",
+        "or",
+        "port-num",
+        "like",
+        "subset",
+        "and",
+    }
+    assert report.invalid_indicators == ["bad"]
+    assert report.candidate_pairs >= report.confirmed_pairs > 0
+
+
+def test_several_files_and_merged_matches(tmp_path: Path) -> None:
+    first = _write_jsonl(tmp_path / "a.jsonl", _records(seed=1, count=100))
+    second = _write_csv(tmp_path / "b.csv", _records(seed=2, count=100))
+    keyed = [i for i in INDICATORS if i.indicator_id not in ("like", "subset", "type-key")]
+    report = hunt_files(keyed, [first, second])
+    assert report.unkeyed_indicators == 0
+    assert _columnar(report) == _python(keyed, first) | _python(keyed, second)
+    for match in report.matches:
+        per_file = [
+            m
+            for ms in report.file_matches.values()
+            for m in ms
+            if m.indicator_id == match.indicator_id
+        ]
+        assert match.count == sum(m.count for m in per_file)
+
+
+def test_field_mapping(tmp_path: Path) -> None:
+    path = tmp_path / "custom.jsonl"
+    rows = [
+        {"client": {"addr": "10.0.0.1"}, "t": "2026-01-01T00:00:00Z", "host": "a.example"},
+        {"client.addr": "10.0.0.2", "t": 1767225600, "host": "b.example"},
+        {"client": {"addr": 5}, "host": "a.example"},  # not a string: a bad record
+    ]
+    path.write_bytes(b"\n".join(orjson.dumps(r) for r in rows) + b"\n")
+    mapping = FieldMapping(
+        {"client.addr": "ipv4-addr:value", "host": "domain-name:value"}, timestamp_field="t"
+    )
+    indicators = [
+        HuntIndicator("ip", "[ipv4-addr:value IN ('10.0.0.1', '10.0.0.2')]"),
+        HuntIndicator("dom", "[domain-name:value = 'a.example']"),
+    ]
+    report = hunt_files(indicators, [path], mapping=mapping)
+    assert _columnar(report) == _python(indicators, path, mapping)
+    assert {(m.indicator_id, m.rows) for m in report.matches} == {("ip", (1, 2)), ("dom", (1,))}
