@@ -461,10 +461,53 @@ def _syntax_error(text: str, exc: UnexpectedInput) -> PatternError:
     return PatternError(str(exc), text=text, position=0)  # pragma: no cover
 
 
+# Most shared indicators are one equality on one property, e.g. [ipv4-addr:value = '...'].
+# That shape is recognised by one regular expression and built directly, giving the very
+# AST the grammar would (tests/patterns/test_fast_path.py proves it); hunting and ingest
+# compile hundreds of thousands of such patterns.
+_FAST_NAME = r"[a-z_][a-z0-9_]*"
+_FAST_QUOTED = r"'[A-Za-z0-9_ .-]+'"
+_FAST_STEP = rf"(?:{_FAST_NAME}|{_FAST_QUOTED})"
+_FAST_EQUALITY = re.compile(
+    rf"\[([a-z][a-z0-9-]*):({_FAST_STEP}(?:\.{_FAST_STEP})*) = '((?:[^'\\]|\\['\\])*)'\]",
+    re.ASCII,
+)
+_FAST_STEPS = re.compile(rf"{_FAST_NAME}|{_FAST_QUOTED}", re.ASCII)
+_FAST_UNESCAPE = re.compile(r"\\(['\\])")
+_FAST_KEYWORDS = frozenset({"true", "false"})
+
+
+def _parse_simple_equality(text: str) -> Pattern | None:
+    match = _FAST_EQUALITY.fullmatch(text)
+    if match is None:
+        return None
+    object_type, path, literal = match.groups()
+    steps = tuple(
+        step[1:-1] if step.startswith("'") else step for step in _FAST_STEPS.findall(path)
+    )
+    if any(step in _FAST_KEYWORDS for step in steps):
+        return None
+    comparison = Comparison(
+        path=ObjectPath(object_type=object_type, steps=steps),
+        op="=",
+        value=StringConst(_FAST_UNESCAPE.sub(r"\1", literal)),
+        negated=False,
+    )
+    return Pattern(root=ObservationExpr(comparison=comparison))
+
+
 def parse(text: str) -> Pattern:
     """Parse a STIX 2.1 pattern; raises :class:`PatternError` for anything invalid."""
     if not isinstance(text, str):
         raise PatternError("pattern must be a string", text="", position=0)
+    simple = _parse_simple_equality(text)
+    if simple is not None:
+        return simple
+    return parse_with_grammar(text)
+
+
+def parse_with_grammar(text: str) -> Pattern:
+    """The full LALR parser, without the fast path (tests compare the two)."""
     try:
         tree = _LARK.parse(text)
         return _ToAst().transform(tree)

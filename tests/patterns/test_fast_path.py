@@ -1,0 +1,73 @@
+"""The parser's fast path for single equalities gives exactly what the grammar gives, and
+refuses nothing the grammar accepts (it only ever hands over to it)."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kizuna.patterns import PatternError
+from kizuna.patterns.parser import _parse_simple_equality, parse, parse_with_grammar
+
+PIECES = st.sampled_from(
+    [
+        "[",
+        "]",
+        "ipv4-addr",
+        "file",
+        "x-y",
+        ":",
+        "value",
+        "hashes",
+        "true",
+        "_a",
+        ".",
+        "'SHA-256'",
+        "'a.b c'",
+        " = ",
+        " ",
+        "'",
+        "\\",
+        "\\'",
+        "\\\\",
+        "a",
+        "0",
+        "AND",
+        "'v'",
+    ]
+)
+
+
+def _outcome(parser: object, text: str) -> object:
+    try:
+        return parser(text)  # type: ignore[operator]
+    except PatternError as exc:
+        return ("error", exc.position)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(PIECES, max_size=14).map("".join))
+def test_fast_path_and_grammar_agree_on_any_text(text: str) -> None:
+    fast = _parse_simple_equality(text)
+    if fast is not None:
+        assert fast == parse_with_grammar(text), text
+    assert _outcome(parse, text) == _outcome(parse_with_grammar, text), text
+
+
+@given(
+    st.sampled_from(["ipv4-addr", "file", "x-custom-type"]),
+    st.lists(
+        st.sampled_from(["value", "hashes", "'SHA-256'", "'a b.c'", "name_1"]),
+        min_size=1,
+        max_size=3,
+    ),
+    st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12),
+)
+def test_generated_equalities_take_the_fast_path_and_match_the_grammar(
+    object_type: str, steps: list[str], value: str
+) -> None:
+    literal = value.replace("\\", "\\\\").replace("'", "\\'")
+    text = f"[{object_type}:{'.'.join(steps)} = '{literal}']"
+    fast = _parse_simple_equality(text)
+    assert fast is not None, text
+    assert fast == parse_with_grammar(text)
