@@ -24,11 +24,12 @@ candidate (indicator, event) pairs with the exact evaluator
 The result equals evaluating every pattern on every event as a one-observation list (the
 property ``tests/hunt/test_engine.py`` checks).
 
-**Scope (a gap for the next step):** each event is one observation evaluated on its own.
-Observation-level correlation across events (``[a] FOLLOWEDBY [b]``, ``[a] AND [b]`` over two
-events, ``WITHIN``, ``REPEATS n TIMES`` counted over several events) is *not* done: such
-patterns only match when a single event satisfies them (with ``number_observed = 1``, so
-``[a] AND [b]`` and ``REPEATS 2 TIMES`` never match one event).
+**Across events:** a pattern whose bindings need several observations (observation-level
+``AND`` / ``FOLLOWEDBY``, ``REPEATS`` n > 1) is correlated over the hunt's events together
+(:mod:`kizuna.hunt.correlate`): its candidates come from the keys of *every* observation
+expression (:func:`~kizuna.hunt.keys.plan_leaf_keys`), events satisfying one of them are kept,
+and at the end disjoint satisfying bindings are searched for in time order; each event of a
+binding is a matched row.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ from typing import Any
 import duckdb
 
 from kizuna.errors import InvalidInput
-from kizuna.hunt.keys import plan_keys, sco_keys
+from kizuna.hunt.correlate import Correlation, correlates
+from kizuna.hunt.keys import plan_keys, plan_leaf_keys, sco_keys
 from kizuna.patterns import (
     CompiledPattern,
     Observation,
@@ -93,8 +95,9 @@ class HuntReport:
     ``confirmed_pairs``: of those, the ones that matched (exact plans without evaluation).
     ``exact_seconds``: time spent in the exact evaluator (confirmation and unkeyed scans).
     ``invalid_indicators``: ids of indicators whose pattern did not parse (skipped).
-    ``events``: events read. ``cross_event_correlation``: always ``False`` here; see the
-    module docstring.
+    ``events``: events read. ``correlated_indicators``: valid indicators correlated across
+    events (see the module docstring); ``too_costly``: indicator id -> why its correlation
+    stopped early (its matches so far are kept).
     """
 
     matches: list[Match]
@@ -107,7 +110,8 @@ class HuntReport:
     invalid_indicators: list[str] = field(default_factory=list)
     events: int = 0
     unkeyed_evaluations: int = 0
-    cross_event_correlation: bool = False
+    correlated_indicators: int = 0
+    too_costly: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -115,6 +119,7 @@ class _Prepared:
     indicator_id: str
     compiled: CompiledPattern
     exact: bool
+    correlation: Correlation[HuntEvent] | None = None
     rows: list[int] = field(default_factory=list)
     first_seen_us: int | None = None
     last_seen_us: int | None = None
@@ -169,6 +174,19 @@ def _batches(events: Iterable[HuntEvent], size: int) -> Iterator[list[HuntEvent]
         yield batch
 
 
+def _correlate(item: _Prepared, report: HuntReport) -> None:
+    """Search the events ``item`` kept for occurrences; their events become its rows."""
+    assert item.correlation is not None
+    started = time.perf_counter()
+    events = {e.row: e for group in item.correlation.occurrences() for e in group}
+    for row in sorted(events):
+        item.add(events[row])
+    report.confirmed_pairs += len(events)
+    if item.correlation.too_costly is not None:
+        report.too_costly[item.indicator_id] = item.correlation.too_costly
+    report.exact_seconds += time.perf_counter() - started
+
+
 class EmbeddedEngine:
     """Hunt with an in-process DuckDB database (``:memory:``, one per :meth:`hunt` call).
 
@@ -201,8 +219,13 @@ class EmbeddedEngine:
             except PatternError:
                 invalid.append(indicator.indicator_id)
                 continue
-            plan = plan_keys(compiled.pattern)
-            item = _Prepared(indicator.indicator_id, compiled, plan.exact)
+            item = _Prepared(indicator.indicator_id, compiled, exact=False)
+            if correlates(compiled.pattern):
+                item.correlation = Correlation(compiled)
+                plan = plan_leaf_keys(compiled.pattern)
+            else:
+                plan = plan_keys(compiled.pattern)
+                item.exact = plan.exact
             index = len(prepared)
             prepared.append(item)
             if not plan.keys:
@@ -240,6 +263,9 @@ class EmbeddedEngine:
             con.close()
 
         for item in prepared:
+            if item.correlation is not None:
+                report.correlated_indicators += 1
+                _correlate(item, report)
             if item.rows:
                 report.matches.append(
                     Match(
@@ -298,7 +324,9 @@ class EmbeddedEngine:
             started = time.perf_counter()
             for ind, pos in pairs:
                 item = prepared[ind]
-                if item.exact or item.compiled.matches(observation(pos)):
+                if item.correlation is not None:
+                    item.correlation.offer(batch[pos], observation(pos)[0], batch[pos].row)
+                elif item.exact or item.compiled.matches(observation(pos)):
                     found.setdefault(ind, set()).add(pos)
                     report.confirmed_pairs += 1
             report.exact_seconds += time.perf_counter() - started
@@ -309,7 +337,9 @@ class EmbeddedEngine:
             for pos in range(len(batch)):
                 obs = observation(pos)
                 for item in unkeyed:
-                    if item.compiled.matches(obs):
+                    if item.correlation is not None:
+                        item.correlation.offer(batch[pos], obs[0], batch[pos].row)
+                    elif item.compiled.matches(obs):
                         found.setdefault(index_of[id(item)], set()).add(pos)
             report.unkeyed_evaluations += len(batch) * len(unkeyed)
             report.exact_seconds += time.perf_counter() - started

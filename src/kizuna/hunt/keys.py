@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,7 +62,15 @@ from kizuna.patterns.ast import (
     StringConst,
 )
 
-__all__ = ["Key", "KeyPlan", "normalise", "path_text", "plan_keys", "sco_keys"]
+__all__ = [
+    "Key",
+    "KeyPlan",
+    "normalise",
+    "path_text",
+    "plan_keys",
+    "plan_leaf_keys",
+    "sco_keys",
+]
 
 _IDENT_RE = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*\Z")
 _NUMBER_TAG = "#"
@@ -277,3 +285,24 @@ def plan_keys(pattern: Pattern) -> KeyPlan:
     if cover is None or not cover.keys:
         return KeyPlan(frozenset(), exact=False)
     return KeyPlan(cover.keys, cover.exact)
+
+
+def _leaves(node: ObservationNode) -> Iterator[ObservationExpr]:
+    if isinstance(node, ObservationExpr):
+        yield node
+    elif isinstance(node, Qualified):
+        yield from _leaves(node.expr)
+    else:
+        for operand in node.operands:
+            yield from _leaves(operand)
+
+
+def plan_leaf_keys(pattern: Pattern) -> KeyPlan:
+    """Keys that every observation satisfying *one* of the pattern's observation expressions
+    hits: the union of each expression's cover. A pattern correlated across events is bound
+    only to such observations, so these keys find every event that can take part in a match.
+    Empty when some expression has no cover (scan everything); never ``exact``."""
+    cover = _union([_cover_comparison(leaf.comparison) for leaf in _leaves(pattern.root)])
+    if cover is None or not cover.keys:
+        return KeyPlan(frozenset(), exact=False)
+    return KeyPlan(cover.keys, exact=False)

@@ -725,6 +725,20 @@ class CompiledPattern:
             return any(simple(o) for o in observations)
         return self._first(observations) is not None
 
+    def relevant(self, observation: Observation) -> bool:
+        """Whether ``observation`` satisfies one of the pattern's observation expressions:
+        only such observations can take part in a binding, so the others may be dropped
+        before evaluating a cross-observation pattern over many of them."""
+        return any(test(observation) for _, test in self._leaves)
+
+    def first_binding(self, observations: Sequence[Observation]) -> tuple[int, ...] | None:
+        """The indexes (distinct, in binding order) of the observations of the first
+        satisfying binding found; ``None`` if none."""
+        binding = self._first(observations)
+        if binding is None:
+            return None
+        return tuple(dict.fromkeys(index for _, index in binding))
+
     def match(self, observations: Sequence[Observation]) -> MatchResult | None:
         """The first satisfying binding found, with an explanation; ``None`` if none."""
         binding = self._first(observations)
