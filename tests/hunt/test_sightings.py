@@ -31,7 +31,7 @@ from kizuna.hunt.sightings import readable_indicators, sightings_for, store_sigh
 from kizuna.stix.validate import validate_object
 from kizuna.store.collections import get_collection
 from kizuna.store.ingest import add_objects
-from kizuna.store.query import Filters, read_page
+from kizuna.store.query import Filters, VersionMatch, read_page
 
 IP = "198.51.100.7"
 DOMAIN = "evil.example"
@@ -330,3 +330,51 @@ def test_stricter_granular_tlp_wins_and_times_default_to_now(node: Node) -> None
     ]
     assert "observed_data_refs" not in sighting
     assert sighting["first_seen"] == sighting["last_seen"]
+
+
+def test_hunting_the_same_telemetry_again_stores_nothing_new(node: Node, tmp_path: Path) -> None:
+    events = events_of(tmp_path, EVENTS)
+    amber = node.indicators["amber_for_water"]
+    intel = node.collections["intel"]
+
+    def run() -> list[dict[str, Any]]:
+        match = hunt(node, "water", events)[amber["id"]]
+        return sightings_for(
+            match,
+            indicator=amber,
+            hunter_identity_id=node.ids["water"],
+            events=dict(enumerate(events)),
+        )
+
+    first, second = run(), run()
+    assert first == second  # same ids, same times: the same objects
+    sighting = by_type(first, "sighting")[0]
+    assert sighting["created"] == sighting["modified"] == sighting["last_seen"]
+
+    def count() -> int:
+        with read_transaction(node.engine) as conn:
+            subject = node.subjects["water"]
+            page = read_page(
+                conn,
+                subject=subject,
+                collection=get_collection(conn, subject, intel),
+                filters=Filters(types=("sighting", "observed-data"), versions=VersionMatch.every()),
+                after_us=None,
+                limit=100,
+            )
+        return len(page.rows)
+
+    for objects in (first, second):
+        with write_transaction(node.engine) as conn:
+            outcomes = store_sightings(
+                conn, subject=node.subjects["water"], collection_id=intel, objects=objects
+            )
+        assert all(o.ok for o in outcomes)
+        assert count() == 2
+
+    # Different telemetry (one event fewer) is a different sighting.
+    match = hunt(node, "water", events[:1])[amber["id"]]
+    other = sightings_for(
+        match, indicator=amber, hunter_identity_id=node.ids["water"], events={0: events[0]}
+    )
+    assert by_type(other, "sighting")[0]["id"] != sighting["id"]

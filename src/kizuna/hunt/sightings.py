@@ -39,6 +39,8 @@ from kizuna.store.query import Filters, VersionMatch, read_page
 __all__ = ["readable_indicators", "sighting_markings", "sightings_for", "store_sightings"]
 
 _PAGE = 1000
+#: uuid5 namespace of sighting and observed-data ids derived from what a hunt saw
+_SIGHTING_NAMESPACE = uuid.UUID("0f3c2a8e-5b1d-5e47-9a6c-7d2e4b8f1a30")
 _MAX_COUNT = 999_999_999  # STIX 2.1 bound for number_observed and count
 _STIX_ID = re.compile(
     r"^[a-z0-9][a-z0-9-]*--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
@@ -262,16 +264,40 @@ def sightings_for(
     ids), an ``observed-data`` over them, a ``sighting`` of the indicator, and any marking
     definition they need (see :func:`sighting_markings`). `events` maps the match's rows to
     the events read; rows missing from it only shorten the SCO list. The times are the
-    matched events' first and last timestamps, or now when none had one."""
+    matched events' first and last timestamps, or now when none had one.
+
+    Ids are derived from what was seen (hunter, indicator version, times, count, matched
+    SCOs) and ``created``/``modified`` are the last event's time, so hunting the same
+    telemetry again yields the very same objects, which the store takes as already there
+    instead of piling up duplicate sightings. Without event times they are random and now."""
     markings, extra = sighting_markings(indicator, hunter_identity_id)
     now = now_micros()
-    created = format_timestamp(now)
+    timed = match.first_seen_us is not None
     first_us = match.first_seen_us if match.first_seen_us is not None else now
     last_us = match.last_seen_us if match.last_seen_us is not None else first_us
     last_us = max(last_us, first_us)
+    created = format_timestamp(last_us if timed else now)
     count = _bounded(match.count)
     matched = [events[row] for row in match.rows if row in events]
     scos = _matched_scos(matched, markings)
+    seen = orjson.dumps(
+        [
+            hunter_identity_id,
+            indicator.get("id"),
+            indicator.get("modified"),
+            first_us,
+            last_us,
+            count,
+            sorted(sco["id"] for sco in scos),
+            markings,
+        ]
+    ).decode()
+
+    def object_id(kind: str) -> str:
+        if not timed:
+            return f"{kind}--{uuid.uuid4()}"
+        return f"{kind}--{uuid.uuid5(_SIGHTING_NAMESPACE, kind + seen)}"
+
     common: dict[str, Any] = {
         "spec_version": "2.1",
         "created": created,
@@ -282,7 +308,7 @@ def sightings_for(
     objects: list[dict[str, Any]] = [*extra, *scos]
     sighting: dict[str, Any] = {
         "type": "sighting",
-        "id": f"sighting--{uuid.uuid4()}",
+        "id": object_id("sighting"),
         **common,
         "sighting_of_ref": str(indicator["id"]),
         "count": count,
@@ -293,7 +319,7 @@ def sightings_for(
     if scos:
         observed: dict[str, Any] = {
             "type": "observed-data",
-            "id": f"observed-data--{uuid.uuid4()}",
+            "id": object_id("observed-data"),
             **common,
             "first_observed": format_timestamp(first_us),
             "last_observed": format_timestamp(last_us),
