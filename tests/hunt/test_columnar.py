@@ -13,7 +13,7 @@ import duckdb
 import orjson
 import pytest
 
-from kizuna.hunt.columnar import hunt_files
+from kizuna.hunt.columnar import FileProgress, hunt_files
 from kizuna.hunt.engine import EmbeddedEngine, HuntEvent, HuntIndicator, HuntReport
 from kizuna.hunt.readers import FieldMapping, ReadStats, read_events
 
@@ -154,6 +154,13 @@ def _python(
     }
 
 
+def _read_stats(path: Path, mapping: FieldMapping | None = None) -> ReadStats:
+    stats = ReadStats()
+    for _ in read_events(path, mapping=mapping, stats=stats):
+        pass
+    return stats
+
+
 def _columnar(report: HuntReport) -> set[tuple[str, str, int, int | None, int | None]]:
     file_matches = getattr(report, "file_matches", {})
     return {
@@ -176,8 +183,11 @@ def test_same_matches_as_python_engine(tmp_path: Path, kind: str) -> None:
     else:
         path = _write_parquet(tmp_path / "events.parquet", records, tmp_path)
     expected = _python(INDICATORS, path)
-    report = hunt_files(INDICATORS, [path])
+    stats = ReadStats()
+    report = hunt_files(INDICATORS, [path], stats=stats)
     assert _columnar(report) == expected
+    assert stats == _read_stats(path)
+    assert report.events == stats.events
     assert {m[0] for m in expected} >= {
         "eq-ip",
         "in-dom",
@@ -226,3 +236,111 @@ def test_field_mapping(tmp_path: Path) -> None:
     report = hunt_files(indicators, [path], mapping=mapping)
     assert _columnar(report) == _python(indicators, path, mapping)
     assert {(m.indicator_id, m.rows) for m in report.matches} == {("ip", (1, 2)), ("dom", (1,))}
+
+
+ODD_LINES = [
+    b"",
+    b"   ",
+    b"{not json",
+    b'{"source": {"ip": "10.0.0.1"}',  # truncated
+    b"[1, 2]",
+    b'"text"',
+    b"null",
+    b'{"source": {"ip": "10.0.0.1"}, "x": NaN}',
+    b'{"source": {"ip": "10.0.0.1"},}',
+    b'{"source": {"ip": "10.0.0.1"}, "x": 1e400}',
+    b'{"source": {"ip": "10.0.0.1"}} trailing',
+    b'{"source": {"ip": "10.0.0.1"}, "x": "\\ud800"}',
+    b'{"@timestamp": "2026-02-30T00:00:00Z", "source": {"ip": "10.0.0.1"}}',
+    b'{"@timestamp": true, "source.ip": "10.0.0.2"}',
+    b'{"@timestamp": 1e30, "source.ip": "10.0.0.2"}',
+    b'{"@timestamp": "1767225600.5", "source.ip": "10.0.0.2"}',
+    b'{"@timestamp": "2026-01-01T00:00:00+05:30", "source.ip": "10.0.0.2"}',
+    b'{"@timestamp": "2026-01-01 00:00:00", "url.full": "http://a.example/1"}',
+    b'{"@timestamp": "yesterday", "url.full": "http://a.example/1"}',
+    b'{"destination": {"port": "8o"}, "source.ip": "10.0.0.1"}',
+    b'{"destination": {"port": 80.5}, "source.ip": "10.0.0.1"}',
+    b'{"destination": {"port": " 80 "}, "source.ip": "10.0.0.1"}',
+    b'{"destination": {"port": 8e1}, "source.ip": "10.0.0.1"}',
+    b'{"source.ip": 5}',
+    b'{"source": {"ip": ["10.0.0.1", null]}}',
+    b'{"network": {"transport": ["tcp", null]}, "source.ip": "10.0.0.1"}',
+    b'{"network": {"transport": ["tcp"]}, "source.ip": "10.0.0.1"}',
+    b'{"dns": {"question": {"name": ["a.example", 3]}}}',
+    b'{"dns": {"question": {"name": ["a.example", "c.example"]}}}',
+    b'{"file": {"size": true, "name": "x.exe"}}',
+    b'{"file": {"size": "80", "name": "x.exe"}}',
+]
+
+
+@pytest.mark.parametrize("variant", ["plain", "gz", "crlf", "bom", "unended", "truncated"])
+def test_stats_and_matches_on_odd_lines(tmp_path: Path, variant: str) -> None:
+    """Blank, broken, non-object and ill-typed lines are counted (and described) exactly
+    as ``read_events`` counts them, whatever the file's line ends, BOM or compression."""
+    rng = random.Random(7)
+    lines = [orjson.dumps(r) for r in _records(seed=3, count=60)]
+    for line in ODD_LINES:
+        lines.insert(rng.randrange(len(lines) + 1), line)
+    end = b"\r\n" if variant == "crlf" else b"\n"
+    data = end.join(lines)
+    if variant == "bom":
+        data = b"\xef\xbb\xbf" + data
+    if variant == "truncated":
+        data += end + b'{"source": {"ip": "10.0'
+    elif variant != "unended":
+        data += end
+    name = "odd.jsonl.gz" if variant == "gz" else "odd.jsonl"
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(data) if variant == "gz" else data)
+    stats = ReadStats()
+    report = hunt_files(INDICATORS, [path], stats=stats)
+    expected = _read_stats(path)
+    assert stats == expected
+    assert expected.bad > 10
+    assert report.events == expected.events
+    assert _columnar(report) == _python(INDICATORS, path)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "source.ip,destination.port\n10.0.0.1,80\n\n10.0.0.2,443\n",  # blank line
+        "source.ip,destination.port\n10.0.0.1,80\n10.0.0.2\n10.0.0.1,8o\n",  # short row
+        'source.ip,file.name\n10.0.0.1,"x\n.exe"\n10.0.0.2,y\n',  # quoted line break
+        "source.ip\n10.0.0.1\n\n10.0.0.2\n",  # one column
+        "source.ip,@timestamp\n10.0.0.1,2026-01-01T00:00:00Z\n10.0.0.2,soon\n",
+    ],
+)
+def test_csv_rows_that_are_not_lines(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "odd.csv"
+    path.write_text(text)
+    indicators = [HuntIndicator("ip", "[ipv4-addr:value IN ('10.0.0.1', '10.0.0.2')]")]
+    stats = ReadStats()
+    report = hunt_files(indicators, [path], stats=stats)
+    assert stats == _read_stats(path)
+    assert _columnar(report) == _python(indicators, path)
+
+
+def test_progress_and_stats_over_files(tmp_path: Path) -> None:
+    first = _write_jsonl(tmp_path / "a.jsonl", _records(seed=1, count=100))
+    second = _write_csv(tmp_path / "b.csv", _records(seed=2, count=100))
+    third = _write_jsonl(tmp_path / "c.jsonl", _records(seed=3, count=50))
+    seen: list[FileProgress] = []
+    stats = ReadStats()
+    report = hunt_files(INDICATORS, [first, second, third], stats=stats, progress=seen.append)
+    per_file = [_read_stats(p) for p in (first, second, third)]
+    assert [(p.name, p.events, p.bad) for p in seen] == [
+        (p.name, s.events, s.bad) for p, s in zip((first, second, third), per_file, strict=True)
+    ]
+    assert stats.events == report.events == sum(s.events for s in per_file)
+    assert stats.bad == sum(s.bad for s in per_file)
+    assert stats.bad_examples == [e for s in per_file for e in s.bad_examples][:5]
+    matched = [
+        len({row for m in report.file_matches[p.name] for row in m.rows})
+        for p in (first, second, third)
+    ]
+    assert [p.matching_events for p in seen] == [
+        sum(matched[:1]),
+        sum(matched[:2]),
+        sum(matched),
+    ]

@@ -1,37 +1,46 @@
-"""Columnar hunting: DuckDB reads the telemetry files and joins them against the key table.
+"""Columnar hunting: an engine reads the telemetry files and joins them against the key table.
 
-:func:`hunt_files` gives the same (indicator, source, row) matches as
-:class:`~kizuna.hunt.engine.EmbeddedEngine` over :func:`~kizuna.hunt.readers.read_events`, but
-the per-event work happens in DuckDB:
+:func:`hunt_files` gives the same (indicator, source, row) matches and the same
+:class:`~kizuna.hunt.readers.ReadStats` as :class:`~kizuna.hunt.engine.EmbeddedEngine` over
+:func:`~kizuna.hunt.readers.read_events`, but the per-event work happens in an engine:
 
 1. every indicator is compiled once and planned with :func:`~kizuna.hunt.keys.plan_keys`; the
-   keys go into one table ``hunt_keys(ind, path, value)``;
-2. per file, each mapped field (the ECS table of ``readers.py`` or a :class:`FieldMapping`) is
-   projected into a long ``(row, path, value)`` relation, normalised in SQL exactly like
-   :func:`~kizuna.hunt.keys.normalise` (strings as they are with ``'#'`` escaping, integers and
-   integral floats as ``'#'`` || digits; value fields become ``ipv4-addr`` / ``ipv6-addr`` /
-   ``domain-name`` the way the reader decides), and joined with ``hunt_keys``:
+   keys become the rows ``(ind, path, raw)`` of one key table (a :class:`ScanPlan`);
+2. the *candidate stage* (pluggable: DuckDB here, the default; Apache Spark in
+   :mod:`kizuna.hunt.spark`) reads one file, projects each mapped field (the ECS table of
+   ``readers.py`` or a :class:`FieldMapping`) into a long ``(row, i, s)`` relation, normalised
+   like :func:`~kizuna.hunt.keys.normalise` (strings as they are, integer texts as digits,
+   JSON arrays in value fields unnested), and joins it with the key table. In the same pass it
+   marks every record the reader *might* reject or skip (a *suspect*: blank, not JSON, not an
+   object, a JSON extension the reader refuses, a value that does not fit its path) and counts
+   the others, which are certainly events. The result is a :class:`Scan`:
 
-   * JSON lines are read as raw lines (``read_csv`` with one column, ``WITH ORDINALITY``) so
-     row numbers are the file's 1-based line numbers, blank and broken lines included; fields
-     are taken with one ``json_extract`` per line over every dotted/nested spelling of a name;
-   * CSV is read with ``all_varchar`` (the Python reader sees strings too), row = ordinal + 1;
-   * Parquet uses ``file_row_number``; nested names use struct access;
+   * JSON lines are read as raw lines so rows are the file's 1-based line numbers, blank and
+     broken lines included; the text of candidate and suspect lines comes back with the pairs;
+   * CSV is read with every column as text, row = record number + 1 (the header is line 1);
+     a file whose records are not one per line (blank lines, quoted newlines, a single column)
+     or whose rows do not fit the header takes the Python path;
+   * Parquet rows are the file's row numbers + 1;
 
-3. the candidate rows (only those) are fetched again and turned into events by the reader's
-   own code, so bad records are rejected and timestamps taken exactly as ``read_events`` does;
-   exact plans are then matches, other candidates are confirmed by the evaluator;
+3. candidate and suspect records are turned into events by the reader's own code, so bad
+   records are rejected, counted and described exactly as ``read_events`` does; exact plans are
+   then matches, other candidates are confirmed by the evaluator. This part is shared by every
+   engine, so engines agree by construction beyond the candidate stage;
 4. indicators without keys (or with keys on paths the projection does not produce, such as
    ``ipv4-addr:id``) are evaluated by :class:`EmbeddedEngine` over ``read_events`` of the file:
    that is the Python speed, and the remaining gap.
 
-Zeek and STIX files are handed to the Python path entirely.
+Zeek and STIX files (and gzip files whose name does not end in ``.gz``, which the engines would
+not decompress) are handed to the Python path entirely.
+
+Known limit: a JSON object with a repeated key is judged by the engine's first value, the
+reader keeps the last one.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,21 +62,51 @@ from kizuna.hunt.keys import Key, _names_text, plan_keys, sco_keys
 from kizuna.hunt.readers import FieldMapping, ReadStats, read_events
 from kizuna.patterns import CompiledPattern, PatternError, compile_pattern, observation_from_scos
 
-__all__ = ["ColumnarReport", "hunt_files"]
+__all__ = ["ColumnarReport", "FileProgress", "Scan", "ScanPlan", "hunt_files"]
 
+ENGINES = frozenset({"embedded", "spark"})
 _COLUMNAR_FORMATS = frozenset({"jsonl", "csv", "parquet"})
 _ADDRESS_TYPES = ("ipv4-addr", "ipv6-addr")
+#: field kinds whose values the reader can reject (``prop`` values never are)
+_CHECKED = frozenset({"value", "ref", "int", "ts", "protocols"})
+#: key-table indicator numbers of the two sentinel rows every record offers exactly one of
+SUSPECT, CLEAN = -1, -2
+#: JSON that DuckDB's and Spark's parsers accept and orjson refuses: NaN / Infinity and numbers
+#: that overflow a double after ``:``, ``,`` or ``[`` (one pattern each: a literal first byte
+#: keeps the scan fast), and trailing commas. A superset: such lines are only re-checked.
+_NUMBER_TAIL = r"[ \t\r]*[-+]?([iI][nN][fF]|[nN][aA][nN]|[0-9.]+[eE][-+]?[0-9]{3}|[0-9]{20})"
+LENIENT_JSON = (":" + _NUMBER_TAIL, "," + _NUMBER_TAIL, r"\[" + _NUMBER_TAIL, r",[ \t\r]*[\]}]")
+#: RFC 3339 texts ``datetime.fromisoformat`` surely accepts (day-of-month checked apart)
+ISO_TIME = (
+    r"[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[T ]([01][0-9]|2[0-3]):[0-5][0-9]"
+    r":[0-5][0-9](\.[0-9]{1,6})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?"
+)
+#: epoch texts ``_epoch_text_us`` surely accepts
+EPOCH_TEXT = r"[0-9]{1,17}(\.[0-9]+)?"
+#: integer texts ``int(text.strip())`` surely accepts
+INT_TEXT = r"\s*[+-]?[0-9]+\s*"
 
 
 @dataclass
 class ColumnarReport(HuntReport):
     """A :class:`HuntReport` over several files. ``matches`` merges every file per indicator
     (rows in file order, then row order); ``file_matches`` keeps them per source name (the
-    file name, as ``Event.source``)."""
+    file name, as ``Event.source``). ``sql_seconds``: time in the engine's candidate stage."""
 
     file_matches: dict[str, list[Match]] = field(default_factory=dict)
     sql_seconds: float = 0.0
     prepare_seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class FileProgress:
+    """Reported after each file: its name, its events and bad records, and the distinct
+    (file, row) events matched so far over all files."""
+
+    name: str
+    events: int
+    bad: int
+    matching_events: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +115,40 @@ class _Field:
 
     name: str
     target: Any  # readers._Target
-    kind: str  # 'value' | 'ref' | 'int' | 'prop' | 'none'
+    kind: str  # 'value' | 'ref' | 'int' | 'prop' | 'ts' | 'protocols'
     path: str  # for value types: 'TYPE:value' of the mapped type; int/prop: the path text
+
+
+@dataclass(frozen=True, slots=True)
+class ScanPlan:
+    """The candidate stage's input, the same for every engine: the fields whose values meet
+    keys (``joined``), the fields whose values the reader may reject (``checked``) and the key
+    table rows ``(ind, path, raw)`` as three parallel lists."""
+
+    joined: tuple[_Field, ...]
+    checked: tuple[_Field, ...]
+    key_ind: tuple[int, ...]
+    key_path: tuple[str, ...]
+    key_raw: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class Scan:
+    """What the candidate stage found in one file.
+
+    ``pairs``: distinct (indicator index, row) candidates; ``suspects``: rows the reader may
+    reject or skip (checked in Python); ``clean``: how many other rows there are (each one an
+    event); ``lines``: for JSON lines, the text of every candidate and suspect row.
+    """
+
+    pairs: list[tuple[int, int]]
+    suspects: list[int]
+    clean: int
+    lines: dict[int, str] | None = None
+
+
+#: a candidate stage: one file (path, format) -> its scan, or ``None`` for the Python path
+Stage = Callable[[Path, str], Scan | None]
 
 
 def _fields(mapping: FieldMapping | None) -> list[_Field]:
@@ -86,15 +157,15 @@ def _fields(mapping: FieldMapping | None) -> list[_Field]:
     for name, target in table.items():
         kind = target.kind
         if kind == _readers._TS:
-            continue
-        if kind == _readers._VALUE:
+            out.append(_Field(name, target, "ts", ""))
+        elif kind == _readers._VALUE:
             out.append(_Field(name, target, "value", f"{target.object_type}:value"))
         elif kind == _readers._REF:
             out.append(_Field(name, target, "ref", ""))
         elif kind == _readers._INT:
             out.append(_Field(name, target, "int", f"{target.object_type}:{target.steps[0]}"))
         elif kind == _readers._PROTOCOLS:
-            continue  # a list: never a key
+            out.append(_Field(name, target, "protocols", ""))  # a list: never a key
         else:
             text = _names_text(target.object_type, target.steps)
             out.append(_Field(name, target, "prop", text))
@@ -109,8 +180,10 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _field_paths(f: _Field) -> frozenset[str]:
+def field_paths(f: _Field) -> frozenset[str]:
     """The STIX key paths one field can offer (``_address_type`` picks one per value)."""
+    if f.kind in ("ts", "protocols"):
+        return frozenset()
     if f.kind == "ref":
         return frozenset({"ipv4-addr:value", "ipv6-addr:value", "domain-name:value"})
     if f.kind == "value" and f.target.object_type in _ADDRESS_TYPES:
@@ -119,7 +192,7 @@ def _field_paths(f: _Field) -> frozenset[str]:
 
 
 def _raw_texts(value: str) -> list[str]:
-    """The texts DuckDB shows for telemetry values whose normalised key is ``value``
+    """The texts an engine shows for telemetry values whose normalised key is ``value``
     (a superset: ``'80'`` stands for the number and the string; the candidate is checked)."""
     if value.startswith("##"):
         return [value[1:]]
@@ -129,10 +202,19 @@ def _raw_texts(value: str) -> list[str]:
     return [value]
 
 
-# --- JSON lines: raw lines + json_extract_string ----------------------------------------------
+def key_index(owners: Sequence[_Field]) -> tuple[list[str], list[int]]:
+    """Key path -> value index pairs (two lists): which keys each value index can meet. The
+    sentinel index ``len(owners)`` meets the ``SUSPECT`` / ``CLEAN`` rows."""
+    paths: list[str] = []
+    idx: list[int] = []
+    for i, f in enumerate(owners):
+        for key_path in sorted(field_paths(f)):
+            paths.append(key_path)
+            idx.append(i)
+    return paths, idx
 
 
-def _spellings(name: str) -> list[list[str]]:
+def spellings(name: str) -> list[list[str]]:
     """Every way ``_collect`` can reach a dotted name: each split of its parts into keys."""
     parts = name.split(".")
     out: list[list[str]] = []
@@ -150,6 +232,9 @@ def _spellings(name: str) -> list[list[str]]:
     return out
 
 
+# --- JSON lines: raw lines + json_extract -----------------------------------------------------
+
+
 def _json_path(keys: list[str]) -> str:
     return "$" + "".join('."' + k.replace("\\", "\\\\").replace('"', '\\"') + '"' for k in keys)
 
@@ -160,10 +245,39 @@ _LINES = (
 )
 
 
-def _long_sql(values: str, inputs: str, count: int, fields: Sequence[_Field]) -> str:
-    """Join the long (row, i, s) relation of ``values`` (a list per row) with the key table."""
-    ints = [i for i, f in enumerate(fields) if f.kind == "int"]
-    lists = [i for i, f in enumerate(fields) if f.kind in ("value", "ref")]
+#: what ``json_extract_string`` prints for JSON that is not a string: numbers, booleans,
+#: objects, arrays (a string that looks the same is only re-checked)
+NOT_STRING = r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?|true|false|[\[{][^\x01]*"
+
+
+def _json_checks(values: Sequence[tuple[str, str]]) -> list[str]:
+    """SQL conditions: the reader accepts every ``(kind, text)`` value, the texts being what
+    ``json_extract_string`` gives (``NULL``: absent or null). Value texts are joined and
+    searched once for one that is not a string; integers and times are tested one by one."""
+    checks: list[str] = []
+    strings = [v for kind, v in values if kind in ("value", "ref", "protocols")]
+    if strings:
+        joined = "concat_ws(chr(1), '', " + ", ".join(strings) + ", '')"
+        bad = _sql_str(rf"\x01({NOT_STRING})\x01")
+        checks.append(f"NOT regexp_matches({joined}, {bad})")
+    for kind, v in values:
+        if kind == "int":
+            checks.append(f"({v} IS NULL OR regexp_full_match({v}, {_sql_str(INT_TEXT + '|')}))")
+        elif kind == "ts":
+            checks.append(
+                f"({v} IS NULL OR regexp_full_match({v}, {_sql_str(EPOCH_TEXT)}) OR "
+                f"(regexp_full_match({v}, {_sql_str(ISO_TIME)}) AND "
+                f"TRY_CAST(left({v}, 10) AS DATE) IS NOT NULL))"
+            )
+    return checks
+
+
+def _long_sql(values: list[str], inputs: str, ok: str, owners: Sequence[_Field]) -> str:
+    """Join the long (row, i, s) relation of ``values`` (expressions over ``inputs``) plus the
+    sentinel (``'S'``: suspect, ``'G'``: clean, by ``ok``) with the key table; one result row
+    per candidate pair, per suspect row, and one counting the clean rows."""
+    ints = [i for i, f in enumerate(owners) if f.kind == "int"]
+    lists = [i for i, f in enumerate(owners) if f.kind in ("value", "ref")]
     text = "s"
     if ints:
         text = (
@@ -173,41 +287,101 @@ def _long_sql(values: str, inputs: str, count: int, fields: Sequence[_Field]) ->
     arrays = "FROM kv"
     if lists:
         arrays = (
-            "FROM (SELECT row, i, unnest(CASE WHEN starts_with(s, '[') AND i IN "
+            "FROM (SELECT row, line, i, unnest(CASE WHEN starts_with(s, '[') AND i IN "
             f"({', '.join(map(str, lists))}) AND json_valid(s) "
             "THEN list_append(json_extract_string(s, '$[*]'), s) ELSE [s] END) AS s FROM kv)"
         )
+    sentinel = f"CASE WHEN coalesce({ok}, false) THEN 'G' ELSE 'S' END"
+    listed = "[" + ", ".join([*values, sentinel]) + "]"
     return f"""
 WITH kv AS (
-    SELECT row, unnest({values}) AS s, unnest(range({count})) AS i FROM {inputs}
+    SELECT row, line, unnest({listed}) AS s, unnest(range({len(values) + 1})) AS i FROM {inputs}
 ), texts AS (
-    SELECT row, i, {text} AS s {arrays}
+    SELECT row, line, i, {text} AS s {arrays}
 )
-SELECT DISTINCT k.ind, t.row FROM texts AS t JOIN hunt_keys AS k ON k.i = t.i AND k.raw = t.s
+SELECT k.ind, CASE WHEN k.ind = {CLEAN} THEN 0 ELSE t.row END AS r,
+       any_value(CASE WHEN k.ind <> {CLEAN} THEN t.line END), count(*)
+FROM texts AS t JOIN hunt_keys AS k ON k.i = t.i AND k.raw = t.s
+GROUP BY 1, 2
 """
 
 
-def _json_sql(fields: Sequence[_Field]) -> tuple[str, list[_Field]]:
+def _json_sql(plan: ScanPlan) -> tuple[str, list[_Field]]:
     """The candidate query of a JSON lines file, and the field of every value index."""
-    paths: list[str] = []
+    paths: dict[str, int] = {}
+
+    def slot(keys: list[str]) -> str:
+        return f"j[{paths.setdefault(_json_path(keys), len(paths) + 1)}]"
+
+    values: list[str] = []
     owners: list[_Field] = []
-    for f in fields:
-        for keys in _spellings(f.name):
-            paths.append(_json_path(keys))
+    for f in plan.joined:
+        for keys in spellings(f.name):
+            values.append(slot(keys))
             owners.append(f)
+    checks = _json_checks(
+        [(f.kind, slot(keys)) for f in plan.checked for keys in spellings(f.name)]
+    )
     path_list = "[" + ", ".join(_sql_str(p) for p in paths) + "]"
-    inputs = f"(SELECT ordinality AS row, line FROM {_LINES})"
-    values = f"try(json_extract_string(line, {path_list}))"
-    return _long_sql(values, inputs, len(paths), owners), owners
+    ok = " AND ".join(
+        [
+            "row > 1",  # a byte order mark: DuckDB drops it, the reader does not
+            "j IS NOT NULL",
+            "starts_with(line, '{')",
+            *(f"NOT regexp_matches(line, {_sql_str(p)})" for p in LENIENT_JSON),
+            *checks,
+        ]
+    )
+    inputs = (
+        f"(SELECT ordinality AS row, line, "
+        f"try(json_extract_string(line, {path_list})) AS j FROM {_LINES})"
+    )
+    return _long_sql(values, inputs, ok, owners), owners
 
 
 # --- typed columns (CSV, Parquet) -------------------------------------------------------------
+
+_INTEGERS = frozenset(
+    {"tinyint", "smallint", "integer", "bigint", "hugeint"}
+    | {"utinyint", "usmallint", "uinteger", "ubigint", "uhugeint"}
+)
+_FLOATS = frozenset({"float", "double"})
+_TIMESTAMPS = frozenset(
+    {"timestamp", "timestamp with time zone", "timestamp_ms", "timestamp_ns", "timestamp_s"}
+)
+
+
+def _typed_ok(kind: str, e: str, column: Any) -> str | None:
+    """SQL: the reader accepts column value ``e`` (of DuckDB type ``column``) for a ``kind``
+    field; ``None``: always. A subset of what it accepts, like :func:`_json_checks`."""
+    tid = column.id
+    if tid == "varchar":
+        if kind == "int":
+            return f"({e} IS NULL OR {e} = '' OR regexp_full_match({e}, {_sql_str(INT_TEXT)}))"
+        if kind == "ts":
+            return (
+                f"({e} IS NULL OR regexp_full_match({e}, {_sql_str(EPOCH_TEXT)}) OR "
+                f"(regexp_full_match({e}, {_sql_str(ISO_TIME)}) AND "
+                f"TRY_CAST(left({e}, 10) AS DATE) IS NOT NULL))"
+            )
+        return None
+    if kind == "int" and tid in _INTEGERS:
+        return None
+    if kind == "int" and tid in _FLOATS:
+        return f"({e} IS NULL OR (isfinite({e}) AND {e} = trunc({e})))"
+    if kind == "ts" and tid in _TIMESTAMPS:
+        return f"({e} IS NULL OR isfinite({e}))"
+    if kind == "ts" and tid in _INTEGERS | _FLOATS:
+        return f"({e} IS NULL OR abs({e}) <= 1e17)"
+    if kind == "protocols" and tid == "list" and column.children[0][1].id == "varchar":
+        return f"({e} IS NULL OR list_count({e}) = len({e}))"
+    return f"({e} IS NULL)"
 
 
 def _resolve(types: dict[str, Any], name: str) -> list[tuple[str, Any]]:
     """SQL expressions (and types) reaching ``name`` through columns and struct fields."""
     found: list[tuple[str, Any]] = []
-    for keys in _spellings(name):
+    for keys in spellings(name):
         column = types.get(keys[0])
         if column is None:
             continue
@@ -229,12 +403,12 @@ def _resolve(types: dict[str, Any], name: str) -> list[tuple[str, Any]]:
 
 
 def _typed_sql(
-    source: str, row: str, fields: Sequence[_Field], types: dict[str, Any]
+    source: str, row: str, plan: ScanPlan, types: dict[str, Any]
 ) -> tuple[str, list[_Field]] | None:
     """The candidate query of a CSV or Parquet file (``None``: list columns, use Python)."""
     exprs: list[str] = []
     owners: list[_Field] = []
-    for f in fields:
+    for f in plan.joined:
         for expr, kind in _resolve(types, f.name):
             if kind.id in ("list", "array", "map", "struct", "union"):
                 if f.kind in ("value", "ref"):
@@ -242,15 +416,209 @@ def _typed_sql(
                 continue  # no key in a list or object of a property
             exprs.append(f"CAST({expr} AS VARCHAR)")
             owners.append(f)
-    if not exprs:
-        return _long_sql("[]::VARCHAR[]", f"(SELECT {row} AS row FROM {source})", 0, []), []
-    values = "[" + ", ".join(f"c{n}" for n in range(len(exprs))) + "]"
-    inputs = (
-        f"(SELECT {row} AS row, "
-        + ", ".join(f"{e} AS c{n}" for n, e in enumerate(exprs))
-        + f" FROM {source})"
+    checks = [
+        check
+        for f in plan.checked
+        for expr, column in _resolve(types, f.name)
+        if (check := _typed_ok(f.kind, expr, column)) is not None
+    ]
+    ok = " AND ".join(checks) or "true"
+    columns = "".join(f", {e} AS c{n}" for n, e in enumerate(exprs))
+    inputs = f"(SELECT {row} AS row, NULL::VARCHAR AS line, {ok} AS ok{columns} FROM {source})"
+    return _long_sql([f"c{n}" for n in range(len(exprs))], inputs, "ok", owners), owners
+
+
+def _source_sql(fmt: str) -> str:
+    if fmt == "csv":
+        return (
+            "read_csv($path, header = true, all_varchar = true, delim = ',', quote = '\"', "
+            "escape = '\"', compression = 'auto') WITH ORDINALITY"
+        )
+    return "read_parquet($path, file_row_number = true)"
+
+
+def scan_result(rows: Sequence[tuple[Any, ...]]) -> Scan:
+    """A :class:`Scan` from the query's ``(ind, row, line, count)`` rows."""
+    scan = Scan(pairs=[], suspects=[], clean=0, lines={})
+    lines: dict[int, str] = {}
+    for ind, row, line, count in rows:
+        if ind == CLEAN:
+            scan.clean += int(count)
+            continue
+        if line is not None:
+            lines[int(row)] = line
+        if ind == SUSPECT:
+            scan.suspects.append(int(row))
+        else:
+            scan.pairs.append((int(ind), int(row)))
+    scan.suspects.sort()
+    scan.lines = lines
+    return scan
+
+
+class _DuckStage:
+    """The embedded candidate stage: DuckDB reads, projects and joins each file."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, plan: ScanPlan) -> None:
+        self._con = con
+        self._plan = plan
+        con.execute(
+            "CREATE TEMP TABLE key_rows AS SELECT unnest($ind::INTEGER[]) AS ind, "
+            "unnest($path::VARCHAR[]) AS path, unnest($raw::VARCHAR[]) AS raw",
+            {"ind": list(plan.key_ind), "path": list(plan.key_path), "raw": list(plan.key_raw)},
+        )
+
+    def __call__(self, path: Path, fmt: str) -> Scan | None:
+        con = self._con
+        params = {"path": str(path)}
+        try:
+            if fmt == "jsonl":
+                query: tuple[str, list[_Field]] | None = _json_sql(self._plan)
+            else:
+                rel = con.sql(f"SELECT * FROM {_source_sql(fmt)}", params=params)
+                types = dict(zip(rel.columns, rel.types, strict=True))
+                if fmt == "csv" and len(types) < 3:
+                    return None  # one column: a blank line is a record to DuckDB
+                row = "ordinality + 1" if fmt == "csv" else "file_row_number + 1"
+                query = _typed_sql(_source_sql(fmt), row, self._plan, types)
+            if query is None:
+                return None
+            sql, owners = query
+            self._key_table(owners)
+            return scan_result(con.execute(sql, params).fetchall())
+        except duckdb.Error as exc:
+            if fmt == "csv":
+                return None  # rows that do not fit the header: the reader counts them
+            raise InvalidInput(f"cannot read {path} as {fmt}: {exc}") from None
+
+    def _key_table(self, owners: Sequence[_Field]) -> None:
+        """``hunt_keys(ind, i, raw)``: the keys each value index ``i`` of this file can meet."""
+        paths, idx = key_index(owners)
+        self._con.execute(
+            "CREATE OR REPLACE TEMP TABLE hunt_keys AS SELECT k.ind, u.i, k.raw "
+            "FROM key_rows AS k JOIN (SELECT unnest($paths::VARCHAR[]) AS path, "
+            "unnest($idx::INTEGER[]) AS i) AS u USING (path) "
+            "UNION ALL SELECT * FROM (VALUES ($s, $n, 'S'), ($c, $n, 'G'))",
+            {"paths": paths, "idx": idx, "s": SUSPECT, "c": CLEAN, "n": len(owners)},
+        )
+
+
+# --- records back to events -------------------------------------------------------------------
+
+
+def _typed_records(
+    con: duckdb.DuckDBPyConnection, path: Path, fmt: str, rows: list[int]
+) -> dict[int, dict[str, Any]]:
+    """CSV / Parquet records of ``rows``, shaped the way the reader sees them."""
+    column = "ordinality" if fmt == "csv" else "file_row_number"
+    cursor = con.execute(
+        f"SELECT * EXCLUDE ({column}), {column} + 1 FROM {_source_sql(fmt)} "
+        f"WHERE {column} + 1 IN (SELECT unnest($rows::BIGINT[]))",
+        {"path": str(path), "rows": rows},
     )
-    return _long_sql(values, inputs, len(exprs), owners), owners
+    names = [d[0] for d in cursor.description or ()][:-1]
+    out: dict[int, dict[str, Any]] = {}
+    for row in cursor.fetchall():
+        record = dict(zip(names, row[:-1], strict=True))
+        if fmt == "csv":
+            record = {k.strip(): v for k, v in record.items() if v is not None and v != ""}
+        out[int(row[-1])] = record
+    return out
+
+
+def _line_bytes(path: Path, scan: Scan) -> Callable[[int], bytes]:
+    """The bytes ``read_events`` sees for a line DuckDB returned: line 1 is read from the file
+    (DuckDB drops a byte order mark), the end of line is the file's (DuckDB drops it)."""
+    lines = scan.lines or {}
+    with _readers._open_binary(path) as binary:
+        first = binary.readline()
+    end = b"\r\n" if first.endswith(b"\r\n") else b"\n"
+    last = scan.clean + len(scan.suspects)
+    unended = False  # gzip: the end is not cheap to see; assume a final end of line
+    if _readers._magic(path)[:2] != b"\x1f\x8b":
+        with path.open("rb") as handle:
+            size = handle.seek(0, 2)
+            unended = size > 0 and handle.seek(size - 1) >= 0 and handle.read(1) != b"\n"
+
+    def text(row: int) -> bytes:
+        if row == 1:
+            return first
+        body = (lines.get(row) or "").encode()
+        return body if unended and row == last else body + end
+
+    return text
+
+
+class _Reader:
+    """Turns the records of candidate and suspect rows into events with the reader's code,
+    counting bad records the way ``read_events`` does."""
+
+    def __init__(self, mapping: FieldMapping | None) -> None:
+        self.table = _readers._table(mapping, _readers.ECS_FIELDS, _readers.ECS_TIMESTAMP)
+        self.trie = _readers._trie(self.table)
+
+    def json_line(self, source: str, number: int, line: bytes, stats: ReadStats) -> Any:
+        """The record of one JSON line, or ``None`` (blank: skipped, or bad: counted)."""
+        try:
+            record = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            if line.strip():
+                stats.add_bad(source, number, f"not JSON: {exc}")
+            return None
+        if type(record) is not dict:
+            stats.add_bad(source, number, "not a JSON object")
+            return None
+        return record
+
+    def event(
+        self, source: str, fmt: str, number: int, record: dict[str, Any], stats: ReadStats
+    ) -> HuntEvent | None:
+        pairs: list[tuple[Any, Any]] = []
+        if fmt == "csv":
+            pairs = [(self.table[k], v) for k, v in record.items() if k in self.table]
+        else:
+            _readers._collect(record, self.trie, pairs)
+        try:
+            timestamp, scos = _readers._build(pairs)
+        except _readers._Bad as exc:
+            stats.add_bad(source, number, str(exc))
+            return None
+        return HuntEvent(number, timestamp, scos)
+
+
+def _settle(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    fmt: str,
+    scan: Scan,
+    reader: _Reader,
+    stats: ReadStats,
+) -> dict[int, HuntEvent]:
+    """Events of the candidate rows; ``stats`` gets the file's events and bad records."""
+    source = path.name
+    wanted = sorted({r for _, r in scan.pairs} | set(scan.suspects))
+    suspects = set(scan.suspects)
+    records: dict[int, Any] = {}
+    if fmt == "jsonl":
+        text = _line_bytes(path, scan)
+        for number in wanted:
+            sink = stats if number in suspects else ReadStats()
+            records[number] = reader.json_line(source, number, text(number), sink)
+    else:
+        records.update(_typed_records(con, path, fmt, wanted))
+    events: dict[int, HuntEvent] = {}
+    good = 0
+    for number in wanted:
+        record = records.get(number)
+        if record is None:
+            continue
+        sink = stats if number in suspects else ReadStats()
+        event = reader.event(source, fmt, number, record, sink)
+        if event is not None:
+            events[number] = event
+            good += number in suspects
+    stats.events += scan.clean + good
+    return events
 
 
 # --- the hunt ---------------------------------------------------------------------------------
@@ -265,70 +633,6 @@ class _Prepared:
     columnar: bool
 
 
-def _source_sql(fmt: str) -> str:
-    if fmt == "csv":
-        return (
-            "read_csv($path, header = true, all_varchar = true, compression = 'auto') "
-            "WITH ORDINALITY"
-        )
-    return "read_parquet($path, file_row_number = true)"
-
-
-def _candidate_events(
-    con: duckdb.DuckDBPyConnection,
-    path: Path,
-    fmt: str,
-    rows: list[int],
-    mapping: FieldMapping | None,
-) -> dict[int, HuntEvent]:
-    """The reader's events for just ``rows`` (bad records left out), built by its own code."""
-    if not rows:
-        return {}
-    table = _readers._table(mapping, _readers.ECS_FIELDS, _readers.ECS_TIMESTAMP)
-    trie = _readers._trie(table)
-    params = {"path": str(path), "rows": rows}
-    records: list[tuple[int, Any]] = []
-    if fmt == "jsonl":
-        found = con.execute(
-            f"SELECT ordinality, line FROM {_LINES} "
-            "WHERE ordinality IN (SELECT unnest($rows::BIGINT[]))",
-            params,
-        ).fetchall()
-        for number, line in found:
-            try:
-                records.append((int(number), orjson.loads(line)))
-            except orjson.JSONDecodeError:
-                continue
-    else:
-        column = "ordinality" if fmt == "csv" else "file_row_number"
-        cursor = con.execute(
-            f"SELECT * EXCLUDE ({column}), {column} + 1 FROM {_source_sql(fmt)} "
-            f"WHERE {column} + 1 IN (SELECT unnest($rows::BIGINT[]))",
-            params,
-        )
-        names = [d[0] for d in cursor.description or ()][:-1]
-        for row in cursor.fetchall():
-            record = dict(zip(names, row[:-1], strict=True))
-            if fmt == "csv":
-                record = {k.strip(): v for k, v in record.items() if v is not None and v != ""}
-            records.append((int(row[-1]), record))
-    out: dict[int, HuntEvent] = {}
-    for number, record in records:
-        if type(record) is not dict:
-            continue
-        pairs: list[tuple[Any, Any]] = []
-        if fmt == "csv":
-            pairs = [(table[k], v) for k, v in record.items() if k in table]
-        else:
-            _readers._collect(record, trie, pairs)
-        try:
-            timestamp, scos = _readers._build(pairs)
-        except _readers._Bad:
-            continue
-        out[number] = HuntEvent(number, timestamp, scos)
-    return out
-
-
 def _detect_format(path: Path, format: str | None) -> str:
     if not path.is_file():
         raise InvalidInput(f"cannot read {path}: not a file")
@@ -339,21 +643,34 @@ def _detect_format(path: Path, format: str | None) -> str:
     return str(_readers._detect(path, _readers._magic(path)))
 
 
-def hunt_files(
-    indicators: Sequence[HuntIndicator],
-    paths: Sequence[Path],
-    *,
-    format: str | None = None,
-    mapping: FieldMapping | None = None,
-    threads: int | None = None,
-) -> ColumnarReport:
-    """Match every indicator against every event of every file (one event = one observation),
-    with the same results as ``EmbeddedEngine().hunt`` over ``read_events`` of each file."""
-    prepare_started = time.perf_counter()
+def _engine_reads(path: Path, fmt: str) -> bool:
+    """Whether the candidate stage can read the file: a columnar format, and gzip only under a
+    ``.gz`` name (engines pick the codec by name, the reader by the first bytes)."""
+    if fmt not in _COLUMNAR_FORMATS:
+        return False
+    zipped = _readers._magic(path)[:2] == b"\x1f\x8b"
+    return fmt == "parquet" or zipped == path.name.lower().endswith(".gz")
+
+
+def _physical_lines(path: Path) -> int:
+    """Lines as ``csv.reader`` numbers them (end of line = ``\\n``), for the CSV record check."""
+    count = 0
+    tail = b""
+    with _readers._open_binary(path) as binary:
+        while chunk := binary.read(1 << 22):
+            count += chunk.count(b"\n")
+            tail = chunk[-1:]
+    return count + (tail not in (b"", b"\n"))
+
+
+def _plan(
+    indicators: Sequence[HuntIndicator], mapping: FieldMapping | None
+) -> tuple[list[_Prepared], list[str], ScanPlan]:
+    """Compile and key every indicator; the scan plan of the keyed ones."""
     fields = _fields(mapping)
     produced: set[str] = set()
     for f in fields:
-        produced |= _field_paths(f)
+        produced |= field_paths(f)
     prepared: list[_Prepared] = []
     invalid: list[str] = []
     by_path: dict[str, tuple[list[int], list[str]]] = {}
@@ -373,8 +690,41 @@ def hunt_files(
                 for raw in _raw_texts(key.value):
                     inds.append(index)
                     raws.append(raw)
+    scan_plan = ScanPlan(
+        joined=tuple(f for f in fields if not field_paths(f).isdisjoint(by_path)),
+        checked=tuple(f for f in fields if f.kind in _CHECKED),
+        key_ind=tuple(i for inds, _ in by_path.values() for i in inds),
+        key_path=tuple(p for p, (inds, _) in by_path.items() for _ in inds),
+        key_raw=tuple(r for _, raws in by_path.values() for r in raws),
+    )
+    return prepared, invalid, scan_plan
+
+
+def hunt_files(
+    indicators: Sequence[HuntIndicator],
+    paths: Sequence[Path],
+    *,
+    format: str | None = None,
+    mapping: FieldMapping | None = None,
+    threads: int | None = None,
+    engine: str = "embedded",
+    spark_master: str | None = None,
+    stats: ReadStats | None = None,
+    progress: Callable[[FileProgress], None] | None = None,
+) -> ColumnarReport:
+    """Match every indicator against every event of every file (one event = one observation),
+    with the same results as ``EmbeddedEngine().hunt`` over ``read_events`` of each file.
+
+    ``engine``: ``"embedded"`` (DuckDB, ``threads`` workers) or ``"spark"`` (the candidate
+    stage on Apache Spark at ``spark_master``, default ``local[2]``; see
+    :mod:`kizuna.hunt.spark`). ``stats`` receives what ``read_events`` would count for each
+    file; ``progress`` is called after each file.
+    """
+    if engine not in ENGINES:
+        raise InvalidInput(f"unknown hunt engine {engine!r}; use one of {sorted(ENGINES)}")
+    prepare_started = time.perf_counter()
+    prepared, invalid, plan = _plan(indicators, mapping)
     fallback = [p for p in prepared if not p.columnar]
-    fields = [f for f in fields if not _field_paths(f).isdisjoint(by_path)]  # unused: no scan
     report = ColumnarReport(
         matches=[],
         indicators=len(indicators),
@@ -385,36 +735,52 @@ def hunt_files(
         exact_seconds=0.0,
         invalid_indicators=invalid,
     )
+    stats = ReadStats() if stats is None else stats
     merged: dict[int, list[HuntEvent]] = {}
+    matching = 0
     config: dict[str, str | bool | int | float | list[str]] = {}
     if threads is not None:
         config["threads"] = threads
     con = duckdb.connect(":memory:", config=config)
     try:
-        con.execute(
-            "CREATE TEMP TABLE key_rows AS SELECT unnest($ind::INTEGER[]) AS ind, "
-            "unnest($path::VARCHAR[]) AS path, unnest($raw::VARCHAR[]) AS raw",
-            {
-                "ind": [i for inds, _ in by_path.values() for i in inds],
-                "path": [p for p, (inds, _) in by_path.items() for _ in inds],
-                "raw": [r for _, raws in by_path.values() for r in raws],
-            },
-        )
+        stage: Stage = _DuckStage(con, plan)
+        if engine == "spark":
+            from kizuna.hunt import spark as _spark
+
+            stage = _spark.SparkStage(plan, spark_master or "local[2]")
         report.prepare_seconds = time.perf_counter() - prepare_started
         for path in (Path(p) for p in paths):
             fmt = _detect_format(path, format)
-            found = _hunt_one(con, path, fmt, fields, prepared, fallback, mapping, report)
+            file_stats = ReadStats()
+            found = _hunt_one(
+                con, stage, path, fmt, prepared, fallback, mapping, report, file_stats
+            )
             per_file: list[Match] = []
+            rows: set[int] = set()
             for index in sorted(found):
                 events = sorted(found[index], key=lambda e: e.row)
                 per_file.append(_match(prepared[index].indicator.indicator_id, events))
                 merged.setdefault(index, []).extend(events)
+                rows.update(e.row for e in events)
             report.file_matches[path.name] = per_file
+            report.events += file_stats.events
+            _add_stats(stats, file_stats)
+            matching += len(rows)
+            if progress is not None:
+                progress(FileProgress(path.name, file_stats.events, file_stats.bad, matching))
     finally:
         con.close()
     for index in sorted(merged):
         report.matches.append(_match(prepared[index].indicator.indicator_id, merged[index]))
     return report
+
+
+def _add_stats(total: ReadStats, one: ReadStats) -> None:
+    """Add one file's counts, keeping the first few bad examples over all files."""
+    total.events += one.events
+    total.bad += one.bad
+    room = max(0, _readers._MAX_EXAMPLES - len(total.bad_examples))
+    total.bad_examples.extend(one.bad_examples[:room])
 
 
 def _match(indicator_id: str, events: Sequence[HuntEvent]) -> Match:
@@ -428,94 +794,88 @@ def _match(indicator_id: str, events: Sequence[HuntEvent]) -> Match:
     )
 
 
-def _python_events(path: Path, fmt: str, mapping: FieldMapping | None) -> Iterator[HuntEvent]:
-    for event in read_events(path, format=fmt, mapping=mapping, stats=ReadStats()):
+def _python_events(
+    path: Path, fmt: str, mapping: FieldMapping | None, stats: ReadStats
+) -> Iterator[HuntEvent]:
+    for event in read_events(path, format=fmt, mapping=mapping, stats=stats):
         yield HuntEvent(event.line, event.timestamp_us, event.scos)
 
 
-def _key_table(con: duckdb.DuckDBPyConnection, owners: Sequence[_Field]) -> None:
-    """``hunt_keys(ind, i, raw)``: the keys each value index ``i`` of this file can meet."""
-    index_of: dict[str, list[int]] = {}
-    for i, f in enumerate(owners):
-        for key_path in _field_paths(f):
-            index_of.setdefault(key_path, []).append(i)
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE hunt_keys AS SELECT k.ind, u.i, k.raw FROM key_rows AS k "
-        "JOIN (SELECT unnest($paths::VARCHAR[]) AS path, unnest($idx::INTEGER[]) AS i) AS u "
-        "USING (path)",
-        {
-            "paths": [p for p, idx in index_of.items() for _ in idx],
-            "idx": [i for idx in index_of.values() for i in idx],
-        },
-    )
+def _scan(stage: Stage, path: Path, fmt: str, report: ColumnarReport) -> Scan | None:
+    """The candidate stage for one file, or ``None`` when the Python path must read it."""
+    if not _engine_reads(path, fmt):
+        return None
+    started = time.perf_counter()
+    scan = stage(path, fmt)
+    report.sql_seconds += time.perf_counter() - started
+    if (
+        scan is not None
+        and fmt == "csv"
+        and _physical_lines(path) != scan.clean + len(scan.suspects) + 1
+    ):
+        return None  # blank lines or quoted line breaks: rows are not lines
+    return scan
+
+
+def _confirm(
+    scan: Scan,
+    events: dict[int, HuntEvent],
+    prepared: Sequence[_Prepared],
+    report: ColumnarReport,
+) -> dict[int, list[HuntEvent]]:
+    """The candidate pairs that match: exact plans by their keys, others by the evaluator."""
+    found: dict[int, list[HuntEvent]] = {}
+    offered: dict[int, set[Key]] = {}
+    for ind, r in sorted(scan.pairs):
+        event = events.get(r)
+        if event is None:
+            continue  # a record the reader rejects
+        item = prepared[ind]
+        if item.exact:
+            keys = offered.get(event.row)
+            if keys is None:
+                keys = offered[event.row] = set()
+                for sco in _observed_scos(event.scos):
+                    keys |= sco_keys(sco)
+            if keys.isdisjoint(item.keys):
+                continue  # the raw text met, the typed value does not
+        else:
+            ts = event.timestamp_us or 0
+            obs = observation_from_scos(event.scos, first_observed_us=ts, last_observed_us=ts)
+            if not item.compiled.matches([obs]):
+                continue
+        report.confirmed_pairs += 1
+        found.setdefault(ind, []).append(event)
+    return found
 
 
 def _hunt_one(
     con: duckdb.DuckDBPyConnection,
+    stage: Stage,
     path: Path,
     fmt: str,
-    fields: Sequence[_Field],
     prepared: Sequence[_Prepared],
     fallback: Sequence[_Prepared],
     mapping: FieldMapping | None,
     report: ColumnarReport,
+    stats: ReadStats,
 ) -> dict[int, list[HuntEvent]]:
     found: dict[int, list[HuntEvent]] = {}
-    params = {"path": str(path)}
-    query: tuple[str, list[_Field]] | None = None
-    if fmt in _COLUMNAR_FORMATS:
-        try:
-            if fmt == "jsonl":
-                query = _json_sql(fields)
-            else:
-                rel = con.sql(f"SELECT * FROM {_source_sql(fmt)}", params=params)
-                types = dict(zip(rel.columns, rel.types, strict=True))
-                row = "ordinality + 1" if fmt == "csv" else "file_row_number + 1"
-                query = _typed_sql(_source_sql(fmt), row, fields, types)
-        except duckdb.Error as exc:
-            raise InvalidInput(f"cannot read {path} as {fmt}: {exc}") from None
-    if query is None:
+    scan = None if prepared and len(fallback) == len(prepared) else _scan(stage, path, fmt, report)
+    if scan is None:
         fallback = list(prepared)  # Zeek, STIX, list columns: the Python path for everything
     else:
+        report.candidate_pairs += len(scan.pairs)
+        # with a Python pass ahead, that pass counts the file
+        sink = ReadStats() if fallback else stats
+        events = _settle(con, path, fmt, scan, _Reader(mapping), sink)
         started = time.perf_counter()
-        sql, owners = query
-        try:
-            _key_table(con, owners)
-            pairs = con.execute(sql, params).fetchall()
-        except duckdb.Error as exc:
-            raise InvalidInput(f"cannot read {path} as {fmt}: {exc}") from None
-        report.sql_seconds += time.perf_counter() - started
-        report.candidate_pairs += len(pairs)
-        rows = sorted({int(r) for _, r in pairs})
-        events = _candidate_events(con, path, fmt, rows, mapping)
-        started = time.perf_counter()
-        offered: dict[int, set[Key]] = {}
-        for ind, r in sorted(pairs):
-            event = events.get(int(r))
-            if event is None:
-                continue  # a record the reader rejects
-            item = prepared[ind]
-            if item.exact:
-                keys = offered.get(event.row)
-                if keys is None:
-                    keys = offered[event.row] = set()
-                    for sco in _observed_scos(event.scos):
-                        keys |= sco_keys(sco)
-                if keys.isdisjoint(item.keys):
-                    continue  # the raw text met, the typed value does not
-            else:
-                ts = event.timestamp_us or 0
-                obs = observation_from_scos(event.scos, first_observed_us=ts, last_observed_us=ts)
-                if not item.compiled.matches([obs]):
-                    continue
-            report.confirmed_pairs += 1
-            found.setdefault(ind, []).append(event)
+        found = _confirm(scan, events, prepared, report)
         report.exact_seconds += time.perf_counter() - started
     if fallback:
         started = time.perf_counter()
         position = {id(p): i for i, p in enumerate(prepared)}
-        events_py = list(_python_events(path, fmt, mapping))
-        report.events += len(events_py)
+        events_py = list(_python_events(path, fmt, mapping, stats))
         by_row = {e.row: e for e in events_py}
         sub = EmbeddedEngine().hunt([p.indicator for p in fallback], events_py)
         report.unkeyed_evaluations += sub.unkeyed_evaluations
