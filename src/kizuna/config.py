@@ -21,12 +21,23 @@ class Settings(BaseSettings):
     #: Objects per page when the client names no limit, and the most it may ask for.
     default_page_size: int = 1000
     max_page_size: int = 10000
+    #: Where hunt telemetry lives (REST hunts read only from here, one folder per org);
+    #: default <home>/telemetry.
+    telemetry_dir: Path | None = None
+    #: Run due peers' syncs in the background of `kizuna serve` (each worker; a lease per
+    #: peer keeps runs apart). `kizuna sync` runs them in the foreground instead.
+    sync_in_serve: bool = True
 
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         self.home.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{(self.home / 'kizuna.db').resolve()}"
+
+    def resolved_telemetry_dir(self) -> Path:
+        """The telemetry folder, absolute (not created here)."""
+        chosen = self.telemetry_dir if self.telemetry_dir is not None else self.home / "telemetry"
+        return chosen.resolve()
 
     def resolved_secret_key(self) -> bytes:
         """The node's secret (signs paging cursors); generated into KIZUNA_HOME when absent."""

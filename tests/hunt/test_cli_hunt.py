@@ -186,8 +186,12 @@ def test_hunt_csv_report_and_collection_choice(node: Node, tmp_path: Path) -> No
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--engine", "spark"], "the Spark engine is not available yet"),
-        (["--share-sightings"], "sharing back to producers arrives with federation (issue 5)"),
+        (["--engine", "hadoop"], "unknown engine 'hadoop'; use embedded or spark"),
+        (
+            ["--spark-master", "spark://10.0.0.1:7077"],
+            "a Spark master applies only to the spark engine",
+        ),
+        (["--share-sightings"], "sharing sightings back to producers needs federation (issue 5)"),
         (["--report", "out.txt"], "--report must name a .csv or .json file, not 'out.txt'"),
         (
             ["--since", "yesterday"],
@@ -228,3 +232,63 @@ def test_hunt_unreadable_collection_is_not_found(node: Node, tmp_path: Path) -> 
     )
     assert result.exit_code == 1
     assert f"error: no collection {node.collections['secret']}" in result.output
+
+
+def test_hunt_several_files_report_per_file_and_one_sighting(node: Node, tmp_path: Path) -> None:
+    first = telemetry(tmp_path)
+    other = tmp_path / "more"
+    other.mkdir()
+    second = other / "later.jsonl"
+    second.write_bytes(
+        orjson.dumps({"@timestamp": "2026-03-02T09:00:00Z", "source.ip": IP}) + b"\n"
+    )
+    report = tmp_path / "x.json"
+    intel = node.collections["intel"]
+    result = run(
+        str(first),
+        str(second),
+        "--org",
+        "Thames Water",
+        "--report",
+        str(report),
+        "--store-into",
+        intel,
+    )
+    assert result.exit_code == 0, result.output
+    words = " ".join(result.output.split())
+    assert "2/2 files 4 events 2 matching events" in words  # the progress bar, per file
+    assert "4 event(s) read, 1 indicator(s) matched 2 event(s)" in words
+    records = json.loads(report.read_text())
+    assert [(r["source"], r["rows"], r["count"]) for r in records] == [
+        (str(first), [1], 1),
+        (str(second), [1], 1),
+    ]
+    engine = make_engine(node.url)
+    with read_transaction(engine) as conn:
+        water = subject(conn, "Thames Water")
+        page = read_page(
+            conn,
+            subject=water,
+            collection=get_collection(conn, water, intel),
+            filters=Filters(types=("sighting",)),
+            after_us=None,
+            limit=10,
+        )
+    engine.dispose()
+    (row,) = page.rows  # one sighting per indicator, over both files
+    sighting = json.loads(row.body)
+    assert sighting["count"] == 2
+    assert sighting["first_seen"].startswith("2026-03-01T10:00:00")
+    assert sighting["last_seen"].startswith("2026-03-02T09:00:00")
+
+
+def test_hunt_refuses_two_files_of_one_name(node: Node, tmp_path: Path) -> None:
+    first = telemetry(tmp_path)
+    (tmp_path / "b").mkdir()
+    second = tmp_path / "b" / first.name
+    second.write_bytes(first.read_bytes())
+    result = run(str(first), str(second), "--org", "Thames Water")
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        "error: two files are named 'events.jsonl'; name each file once"
+    ]

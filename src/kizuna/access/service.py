@@ -127,6 +127,13 @@ def find_org(conn: Connection, name_or_identity: str) -> Org:
     return _org(row)
 
 
+def org_by_id(conn: Connection, org_id: int) -> Org:
+    row = conn.execute(select(orgs).where(orgs.c.id == org_id)).first()
+    if row is None:
+        raise NotFound(f"no organisation with id {org_id}")
+    return _org(row)
+
+
 def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 

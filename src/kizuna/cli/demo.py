@@ -4,6 +4,8 @@ several hundred realistic STIX objects across every TLP label, then serve it."""
 from __future__ import annotations
 
 import shutil
+import threading
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -27,6 +29,9 @@ from kizuna.cli.common import friendly, ready_engine
 from kizuna.config import Settings
 from kizuna.db.engine import write_transaction
 from kizuna.demo.data import build_demo_batches
+from kizuna.demo.federation import crossing_table, link_nodes, seed_jp, sync_both
+from kizuna.errors import ConfigurationError
+from kizuna.federation.scheduler import Scheduler
 from kizuna.store import collections
 from kizuna.store.ingest import add_objects
 
@@ -131,9 +136,17 @@ def demo(
     port: int = typer.Option(8021, "--port"),
     home: Path = typer.Option(Path(".kizuna-demo"), "--home", help="Where the demo node lives."),
     serve: bool = typer.Option(True, "--serve/--no-serve", help="Serve after seeding."),
+    federation: bool = typer.Option(
+        False,
+        "--federation",
+        help="Two sovereign nodes (UK on PORT, Japan on PORT+1) that sync with each other.",
+    ),
 ) -> None:
     """Build a fresh demo node on SQLite and serve TAXII 2.1 on it."""
     shutil.rmtree(home, ignore_errors=True)
+    if federation:
+        _federation(host, port, home, serve)
+        return
     config = Settings(home=home, node_name="uk-demo", database_url=None)
     engine = ready_engine(config)
     tokens, ids, counts = seed(engine)
@@ -167,3 +180,108 @@ def demo(
     out.print(f"  Discovery: {base}/taxii2/   (database: {config.resolved_database_url()})")
     if serve:
         uvicorn.run(create_app(config), host=host, port=port, log_level="info", access_log=False)
+
+
+class _Background:
+    """A uvicorn server in a thread (the federation demo serves two nodes in one process)."""
+
+    def __init__(self, config: Settings, host: str, port: int) -> None:
+        self.server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(config), host=host, port=port, log_level="warning", access_log=False
+            )
+        )
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.url = f"http://{host}:{port}"
+
+    def start(self) -> None:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise ConfigurationError(f"the demo server on {self.url} did not start")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+def _federation(host: str, port: int, home: Path, serve: bool) -> None:
+    uk_config = Settings(home=home / "uk", node_name="uk-demo", database_url=None)
+    jp_config = Settings(home=home / "jp", node_name="jp-demo", database_url=None)
+    uk_engine, jp_engine = ready_engine(uk_config), ready_engine(jp_config)
+    uk_tokens, uk_ids, _counts = seed(uk_engine)
+    with write_transaction(uk_engine) as conn:
+        identities = {
+            key: service.find_org(conn, ORGS[key][0]).identity_id for key in ("ncsc", "jpcert")
+        }
+    jp = seed_jp(jp_engine, identities)
+    servers = [_Background(uk_config, host, port), _Background(jp_config, host, port + 1)]
+    link_nodes(
+        uk_engine,
+        uk_config,
+        uk_ids["intel"],
+        uk_tokens["jpcert peer"],
+        jp_engine,
+        jp_config,
+        jp,
+        servers[0].url,
+        servers[1].url,
+    )
+    for server in servers:
+        server.start()
+    try:
+        for result in sync_both(uk_engine, uk_config, jp_engine, jp_config):
+            if not result.ok:
+                errors = "; ".join(link.error or "" for link in result.links)
+                raise ConfigurationError(f"demo sync with {result.peer} failed: {errors}")
+        flows = (
+            ("UK -> Japan", crossing_table(uk_engine, uk_ids["intel"], jp_engine, jp.intel)),
+            ("Japan -> UK", crossing_table(jp_engine, jp.intel, uk_engine, uk_ids["intel"])),
+        )
+        labels = [t.label.removeprefix("TLP:") for t in Tlp] + ["unmarked"]
+        table = Table(
+            "flow", *labels, title="What crossed (held at home / arrived at the other node)"
+        )
+        for name, counts in flows:
+            cells = [
+                f"{counts[label][0]} / {counts[label][1]}" if label in counts else "-"
+                for label in labels
+            ]
+            table.add_row(name, *cells)
+        out.print(table)
+        out.print(
+            "GREEN and CLEAR flow both ways; AMBER only where the audience names the other "
+            "side; RED and unmarked stay home."
+        )
+        tokens = Table("node", "who", "token", title="Tokens (shown once)")
+        tokens.columns[2].overflow = "fold"
+        tokens.columns[2].min_width = 47
+        for who, secret in uk_tokens.items():
+            tokens.add_row(f"UK {servers[0].url}", who, secret)
+        for who, secret in jp.tokens.items():
+            tokens.add_row(f"Japan {servers[1].url}", who, secret)
+        out.print(tokens)
+        out.print(f"  UK intel collection: {uk_ids['intel']}; Japan intel collection: {jp.intel}")
+        out.print("  Each node keeps syncing every 60 s; `kizuna peer list` with KIZUNA_HOME set")
+        out.print(f"  to {home / 'uk'} or {home / 'jp'} shows the flows. Ctrl-C stops both.")
+        if not serve:
+            return
+        schedulers = [
+            Scheduler(uk_engine, uk_config),
+            Scheduler(jp_engine, jp_config),
+        ]
+        for scheduler in schedulers:
+            scheduler.start()
+        try:
+            while all(server.thread.is_alive() for server in servers):
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            for scheduler in schedulers:
+                scheduler.stop()
+    finally:
+        for server in servers:
+            server.stop()

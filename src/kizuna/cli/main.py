@@ -6,7 +6,7 @@ import logging
 
 import typer
 
-from kizuna.cli import collection, db, demo, hunt, org, pattern, serve, token
+from kizuna.cli import collection, db, demo, hunt, org, pattern, peer, serve, token
 
 app = typer.Typer(
     help="kizuna: a sovereign node sharing STIX 2.1 over TAXII 2.1 under TLP 2.0.",
@@ -18,9 +18,11 @@ app.add_typer(token.app, name="token")
 app.add_typer(collection.app, name="collection")
 app.add_typer(db.app, name="db")
 app.add_typer(pattern.app, name="pattern")
+app.add_typer(peer.app, name="peer")
 app.command("serve")(serve.serve)
 app.command("demo")(demo.demo)
 app.command("hunt")(hunt.hunt)
+app.command("sync")(peer.sync)
 
 
 @app.callback()
@@ -30,4 +32,5 @@ def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log more."
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     if not verbose:
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+        for quiet in ("alembic", "httpx", "httpcore"):
+            logging.getLogger(quiet).setLevel(logging.WARNING)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 import typer
 from rich.table import Table
 
 from kizuna.access import service
 from kizuna.cli.common import err, friendly, ready_engine, settings
+from kizuna.errors import InvalidInput
 
+_IDENTITY = re.compile(r"^identity--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 app = typer.Typer(help="Manage organisations.", no_args_is_help=True)
 
 
@@ -18,11 +22,26 @@ def add(
     country: str = typer.Option(..., "--country", help="GB or JP (ISO 3166 alpha-2)."),
     sector: str | None = typer.Option(None, "--sector", help="Critical-infrastructure sector."),
     remote: bool = typer.Option(False, "--remote", help="The org stands for a peer node."),
+    identity: str | None = typer.Option(
+        None,
+        "--identity",
+        help="Its STIX identity id, when it has one already (e.g. on its own node), so that "
+        "audiences naming it mean the same org on both nodes.",
+    ),
 ) -> None:
     """Add an organisation; prints its STIX identity id."""
+    if identity is not None and not _IDENTITY.match(identity):
+        raise InvalidInput(f"{identity!r} is not a STIX identity id (identity--<uuid>)")
     engine = ready_engine(settings())
     with engine.begin() as conn:
-        org = service.add_org(conn, name=name, country=country, sector=sector, remote=remote)
+        org = service.add_org(
+            conn,
+            name=name,
+            country=country,
+            sector=sector,
+            remote=remote,
+            identity_id=identity,
+        )
     typer.echo(org.identity_id)
 
 

@@ -32,4 +32,5 @@ def serve(
             access_log=False,
         )
         return
-    uvicorn.run(create_app(config), host=host, port=port, log_level="info", access_log=False)
+    app = create_app(config, with_scheduler=config.sync_in_serve)
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)

@@ -75,6 +75,8 @@ class Outcome:
     version: str
     ok: bool
     message: str
+    #: A new version was stored (``False`` for an identical re-submission or a refusal).
+    added: bool = False
 
     def as_status_entry(self) -> dict[str, str]:
         entry = {"id": self.id, "version": self.version}
@@ -223,6 +225,13 @@ def add_objects(
             # each org may hold its own copy, and no answer depends on another org's copy.
             owner = None if cand.version_us is None else owners.get(cand.stix_id)
             if owner is not None and owner != subject.org_id:
+                assert cand.version_us is not None
+                if existing.get(cand.stix_id, {}).get(cand.version_us) == cand.content_hash:
+                    # This very version is already here (e.g. relayed back by a peer):
+                    # nothing would change, so it is an identical re-submission. It tells
+                    # the sender no more than the refusal would (that the id is taken).
+                    outcomes[cand.index] = Outcome(cand.stix_id, cand.version or "", True, "")
+                    continue
                 if _shared_declaration(conn, cand):
                     # Immutable, shared declarations (audience markings, kizuna's own
                     # definitions) may be copied into other collections; they stay their
@@ -283,7 +292,7 @@ def add_objects(
             already_owned,
         )
         for cand in accepted:
-            outcomes[cand.index] = Outcome(cand.stix_id, cand.version or "", True, "")
+            outcomes[cand.index] = Outcome(cand.stix_id, cand.version or "", True, "", added=True)
     return [o for o in outcomes if o is not None]
 
 

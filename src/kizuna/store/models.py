@@ -121,3 +121,29 @@ markings = Table(
     Column("audience", Text, nullable=True),
     Column("content_hash", String(64), nullable=False),
 )
+
+# Hunts started over the REST API (kizuna.api.hunts): one row per job, visible to its org.
+hunt_jobs = Table(
+    "hunt_jobs",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("org_id", Integer, ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False),
+    Column("token_id", Integer, ForeignKey("tokens.id", ondelete="CASCADE"), nullable=False),
+    # queued -> running -> done | failed
+    Column("state", String(16), nullable=False),
+    # JSON: what was asked (file names, collections, since, engine, format, store_into).
+    Column("request", Text, nullable=False),
+    Column("files_total", Integer, nullable=False),
+    Column("files_done", Integer, nullable=False),
+    Column("events", BigInteger, nullable=False),
+    Column("bad", BigInteger, nullable=False),
+    Column("matching_events", BigInteger, nullable=False),
+    # Why the job failed, for the client: a message, never a stack trace.
+    Column("error", Text, nullable=True),
+    Column("created_us", BigInteger, nullable=False),
+    Column("started_us", BigInteger, nullable=True),
+    Column("finished_us", BigInteger, nullable=True),
+    # JSON: match records and figures, written when the job is done.
+    Column("result", Text, nullable=True),
+)
+Index("ix_hunt_jobs_org_id_created_us", hunt_jobs.c.org_id, hunt_jobs.c.created_us)

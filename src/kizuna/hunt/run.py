@@ -1,0 +1,334 @@
+"""One hunt, end to end: what `kizuna hunt` and the REST hunts (``kizuna.api.hunts``) both run.
+
+:func:`run_hunt` reads the indicators the subject may read (through
+:func:`~kizuna.hunt.sightings.readable_indicators`, so the access module alone decides: an
+org never hunts with an indicator it may not read), hunts the files with
+:func:`~kizuna.hunt.columnar.hunt_files` (the embedded engine's columnar fast path, or Spark),
+builds one report record per indicator and file, and, when asked, stores the sightings in a
+collection the subject may write. Reading indicators and storing sightings are short
+transactions of their own; no transaction is held while the files are read.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+
+from kizuna.access.subject import Subject
+from kizuna.db.engine import read_transaction, write_transaction
+from kizuna.errors import Forbidden, InvalidInput
+from kizuna.hunt.columnar import FileProgress, hunt_files
+from kizuna.hunt.engine import Match
+from kizuna.hunt.readers import FORMATS, Event, FieldMapping, ReadStats, read_events
+from kizuna.hunt.sightings import readable_indicators, sightings_for, store_sightings
+from kizuna.stix.timestamps import format_timestamp, parse_timestamp
+from kizuna.store.collections import get_collection
+from kizuna.store.ingest import Outcome
+
+__all__ = [
+    "ENGINES",
+    "REPORT_COLUMNS",
+    "HuntOutcome",
+    "HuntRequest",
+    "check_options",
+    "check_request",
+    "parse_since",
+    "records_csv",
+    "run_hunt",
+]
+
+ENGINES = ("embedded", "spark")
+REPORT_COLUMNS = ("indicator_id", "name", "source", "rows", "count", "first_seen", "last_seen")
+SHARING_REFUSED = "sharing sightings back to producers needs federation (issue 5)"
+# Rows of file i in the combined match handed to sightings_for: i << _FILE_SHIFT | row.
+_FILE_SHIFT = 40
+
+
+@dataclass(frozen=True)
+class HuntRequest:
+    """What to hunt. ``files``: telemetry files (the caller has decided they may be read);
+    ``labels``: how each file is named in the report (default: the path as given);
+    ``collection_ids``: take indicators from these (``None``: every readable collection);
+    ``since_us``: only indicators added after this time; ``store_into``: store sightings in
+    this collection; ``share_sightings``: send them to the producers (not yet possible)."""
+
+    files: Sequence[Path]
+    collection_ids: Sequence[str] | None = None
+    since_us: int | None = None
+    engine: str = "embedded"
+    spark_master: str | None = None
+    format: str | None = None
+    mapping: FieldMapping | None = None
+    store_into: str | None = None
+    share_sightings: bool = False
+    labels: Sequence[str] | None = None
+
+
+@dataclass
+class HuntOutcome:
+    """What a hunt found. ``matches``: one per matched indicator, merged over the files (their
+    ``rows`` are per-file numbers, so only the counts and times are meaningful merged);
+    ``records``: one per indicator and file, the columns of :data:`REPORT_COLUMNS`;
+    ``stored``: objects stored per STIX type; ``refused``: objects the store refused."""
+
+    indicators: int
+    matches: list[Match]
+    names: dict[str, str]
+    stats: ReadStats
+    invalid_indicators: list[str]
+    records: list[dict[str, Any]]
+    stored: dict[str, int] = field(default_factory=dict)
+    refused: list[Outcome] = field(default_factory=list)
+    candidate_pairs: int = 0
+    seconds: float = 0.0
+
+    @property
+    def matching_events(self) -> int:
+        return sum(m.count for m in self.matches)
+
+
+def parse_since(text: str) -> int:
+    """'7d', '12h', '90m' ago, or an RFC 3339 timestamp, as microseconds since the epoch."""
+    units = {"d": "days", "h": "hours", "m": "minutes"}
+    if text[:-1].isascii() and text[:-1].isdigit() and text[-1:] in units:
+        try:
+            delta = timedelta(**{units[text[-1]]: int(text[:-1])})
+            return int((datetime.now(UTC) - delta).timestamp() * 1_000_000)
+        except OverflowError:
+            raise InvalidInput(f"--since {text} lies beyond the calendar") from None
+    try:
+        return parse_timestamp(text)
+    except InvalidInput:
+        raise InvalidInput(
+            f"--since takes a duration like 7d, 12h, 90m or a timestamp, not {text!r}"
+        ) from None
+
+
+def check_options(request: HuntRequest) -> None:
+    """Refuse options that cannot work together (no database needed)."""
+    if request.share_sightings:
+        raise InvalidInput(SHARING_REFUSED)
+    if request.engine not in ENGINES:
+        raise InvalidInput(f"unknown engine {request.engine!r}; use embedded or spark")
+    if request.spark_master is not None and request.engine != "spark":
+        raise InvalidInput("a Spark master applies only to the spark engine")
+    if request.format is not None and request.format not in FORMATS:
+        raise InvalidInput(
+            f"unknown telemetry format {request.format!r}; use one of {', '.join(sorted(FORMATS))}"
+        )
+    if not request.files:
+        raise InvalidInput("name at least one telemetry file")
+    if request.labels is not None and len(request.labels) != len(request.files):
+        raise InvalidInput("one label per file")
+    names: set[str] = set()
+    for path in request.files:
+        name = Path(path).name
+        if name in names:
+            # Matches are reported per file name: two files may not share one.
+            raise InvalidInput(f"two files are named {name!r}; name each file once")
+        names.add(name)
+
+
+def check_request(conn: Connection, *, subject: Subject, request: HuntRequest) -> None:
+    """Refuse a request that cannot run, before any file is read: bad options, a collection
+    the subject may not read (NotFound/Forbidden, as over TAXII), or a ``store_into``
+    collection it may not write."""
+    check_options(request)
+    for collection_id in dict.fromkeys(request.collection_ids or ()):
+        found = get_collection(conn, subject, collection_id)
+        if not found.can_read:
+            raise Forbidden(f"{collection_id}: this organisation may not read this collection")
+    if request.store_into is not None:
+        target = get_collection(conn, subject, request.store_into)
+        if not target.can_write:
+            raise Forbidden(
+                f"{request.store_into}: this organisation may not write to this collection"
+            )
+
+
+def _time(us: int | None) -> str | None:
+    return format_timestamp(us) if us is not None else None
+
+
+def _records(
+    merged: Sequence[Match],
+    per_file: Sequence[Mapping[str, Match]],
+    names: Mapping[str, str],
+    labels: Sequence[str],
+) -> list[dict[str, Any]]:
+    """One record per indicator (in match order) and file (in the order given)."""
+    records: list[dict[str, Any]] = []
+    for m in merged:
+        for label, found in zip(labels, per_file, strict=True):
+            hit = found.get(m.indicator_id)
+            if hit is None:
+                continue
+            records.append(
+                {
+                    "indicator_id": m.indicator_id,
+                    "name": names.get(m.indicator_id, ""),
+                    "source": label,
+                    "rows": list(hit.rows),
+                    "count": hit.count,
+                    "first_seen": _time(hit.first_seen_us),
+                    "last_seen": _time(hit.last_seen_us),
+                }
+            )
+    return records
+
+
+def records_csv(records: Sequence[Mapping[str, Any]]) -> str:
+    """The report as CSV: a header of :data:`REPORT_COLUMNS`, rows as space-separated numbers."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(REPORT_COLUMNS)
+    for r in records:
+        writer.writerow(
+            [
+                r["indicator_id"],
+                r["name"],
+                r["source"],
+                " ".join(str(n) for n in r["rows"]),
+                r["count"],
+                r["first_seen"] or "",
+                r["last_seen"] or "",
+            ]
+        )
+    return out.getvalue()
+
+
+def _matched_events(
+    files: Sequence[Path],
+    wanted: Mapping[int, set[int]],
+    *,
+    format: str | None,
+    mapping: FieldMapping | None,
+) -> dict[int, Event]:
+    """Read the files with matches again and keep the matched events, keyed
+    ``file index << _FILE_SHIFT | row`` (a file's rows are its events' ``line`` numbers)."""
+    kept: dict[int, Event] = {}
+    for file_index, path in enumerate(files):
+        rows = wanted.get(file_index)
+        if not rows:
+            continue
+        for event in read_events(path, format=format, mapping=mapping, stats=ReadStats()):
+            if event.line in rows:
+                kept[file_index << _FILE_SHIFT | event.line] = event
+    return kept
+
+
+def _combined(indicator_id: str, per_file: Sequence[Mapping[str, Match]]) -> Match:
+    """One match over every file, its rows keyed as in :func:`_matched_events`."""
+    rows: list[int] = []
+    firsts: list[int] = []
+    lasts: list[int] = []
+    count = 0
+    for file_index, found in enumerate(per_file):
+        hit = found.get(indicator_id)
+        if hit is None:
+            continue
+        rows += [file_index << _FILE_SHIFT | r for r in hit.rows]
+        count += hit.count
+        if hit.first_seen_us is not None:
+            firsts.append(hit.first_seen_us)
+        if hit.last_seen_us is not None:
+            lasts.append(hit.last_seen_us)
+    return Match(
+        indicator_id=indicator_id,
+        rows=tuple(rows),
+        first_seen_us=min(firsts) if firsts else None,
+        last_seen_us=max(lasts) if lasts else None,
+        count=count,
+    )
+
+
+def run_hunt(
+    db: Engine,
+    subject: Subject,
+    request: HuntRequest,
+    progress: Callable[[FileProgress], None] | None = None,
+    *,
+    announce: Callable[[int], None] | None = None,
+) -> HuntOutcome:
+    """Hunt ``request.files`` for the indicators `subject` may read now; see the module text.
+    ``progress`` is called as each file finishes; ``announce`` with the number of indicators
+    before the files are read."""
+    check_options(request)
+    files = [Path(p) for p in request.files]
+    labels = list(request.labels) if request.labels is not None else [str(p) for p in files]
+    if subject.identity_id is None:
+        raise InvalidInput("a hunt acts as an organisation")
+    hunter_identity = subject.identity_id
+    with read_transaction(db) as conn:
+        check_request(conn, subject=subject, request=request)
+        readable = readable_indicators(
+            conn,
+            subject=subject,
+            collection_ids=list(request.collection_ids) if request.collection_ids else None,
+            since_us=request.since_us,
+        )
+    indicators = [i for i, _obj in readable]
+    bodies = {i.indicator_id: obj for i, obj in readable}
+    names = {k: str(v.get("name", "")) for k, v in bodies.items()}
+    if announce is not None:
+        announce(len(indicators))
+
+    stats = ReadStats()
+    started = time.perf_counter()
+    report = hunt_files(
+        indicators,
+        files,
+        format=request.format,
+        mapping=request.mapping,
+        engine=request.engine,
+        spark_master=request.spark_master,
+        stats=stats,
+        progress=progress,
+    )
+    seconds = time.perf_counter() - started
+    per_file = [{m.indicator_id: m for m in report.file_matches.get(p.name, [])} for p in files]
+    outcome = HuntOutcome(
+        indicators=len(indicators),
+        matches=list(report.matches),
+        names=names,
+        stats=stats,
+        invalid_indicators=list(report.invalid_indicators),
+        records=_records(report.matches, per_file, names, labels),
+        candidate_pairs=report.candidate_pairs,
+        seconds=seconds,
+    )
+    if request.store_into is None or not report.matches:
+        return outcome
+
+    wanted: dict[int, set[int]] = {}
+    for file_index, found in enumerate(per_file):
+        for m in found.values():
+            wanted.setdefault(file_index, set()).update(m.rows)
+    events = _matched_events(files, wanted, format=request.format, mapping=request.mapping)
+    objects: list[object] = []
+    for m in report.matches:
+        objects += sightings_for(
+            _combined(m.indicator_id, per_file),
+            indicator=bodies[m.indicator_id],
+            hunter_identity_id=hunter_identity,
+            events=events,
+        )
+    with write_transaction(db) as conn:
+        stored = store_sightings(
+            conn, subject=subject, collection_id=request.store_into, objects=objects
+        )
+    for o in stored:
+        if o.ok:
+            kind = o.id.split("--", 1)[0]
+            outcome.stored[kind] = outcome.stored.get(kind, 0) + 1
+        else:
+            outcome.refused.append(o)
+    return outcome
