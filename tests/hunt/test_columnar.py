@@ -42,7 +42,14 @@ INDICATORS = [
     HuntIndicator("subset", "[ipv4-addr:value ISSUBSET '192.168.0.0/16']"),
     HuntIndicator("type-key", "[file:type = 'file' AND file:name = 'y.dll']"),
     HuntIndicator("bad", "[this is not a pattern"),
+    # across events: keyed on every observation expression, and one that must scan
+    HuntIndicator(
+        "followed", "[ipv4-addr:value = '10.0.0.1'] FOLLOWEDBY [domain-name:value = 'a.example']"
+    ),
+    HuntIndicator("repeats", "([network-traffic:dst_port = 443] REPEATS 3 TIMES) WITHIN 5 SECONDS"),
+    HuntIndicator("and-like", "[ipv4-addr:value = '10.0.0.2'] AND [domain-name:value LIKE 'b.%']"),
 ]
+ACROSS = ("followed", "repeats", "and-like")
 
 
 def _record(rng: random.Random, index: int, dotted: bool) -> dict[str, Any]:
@@ -196,7 +203,9 @@ def test_same_matches_as_python_engine(tmp_path: Path, kind: str) -> None:
         "like",
         "subset",
         "and",
+        *ACROSS,
     }
+    assert report.correlated_indicators == len(ACROSS)
     assert report.invalid_indicators == ["bad"]
     assert report.candidate_pairs >= report.confirmed_pairs > 0
 
@@ -204,7 +213,8 @@ def test_same_matches_as_python_engine(tmp_path: Path, kind: str) -> None:
 def test_several_files_and_merged_matches(tmp_path: Path) -> None:
     first = _write_jsonl(tmp_path / "a.jsonl", _records(seed=1, count=100))
     second = _write_csv(tmp_path / "b.csv", _records(seed=2, count=100))
-    keyed = [i for i in INDICATORS if i.indicator_id not in ("like", "subset", "type-key")]
+    single = ("like", "subset", "type-key", *ACROSS)  # across events: see the test below
+    keyed = [i for i in INDICATORS if i.indicator_id not in single]
     report = hunt_files(keyed, [first, second])
     assert report.unkeyed_indicators == 0
     assert _columnar(report) == _python(keyed, first) | _python(keyed, second)
@@ -344,3 +354,40 @@ def test_progress_and_stats_over_files(tmp_path: Path) -> None:
         sum(matched[:2]),
         sum(matched),
     ]
+
+
+def test_correlation_spans_files(tmp_path: Path) -> None:
+    first = _write_jsonl(
+        tmp_path / "a.jsonl",
+        [
+            {"@timestamp": "2026-01-01T00:00:01Z", "source": {"ip": "10.0.0.1"}},
+            {"@timestamp": "2026-01-01T00:00:09Z", "source": {"ip": "10.9.9.9"}},
+        ],
+    )
+    second = _write_csv(
+        tmp_path / "b.csv",
+        [{"@timestamp": "2026-01-01T00:00:05Z", "dns": {"question": {"name": "a.example"}}}],
+    )
+    indicators = [
+        HuntIndicator(
+            "a-then-b",
+            "[ipv4-addr:value = '10.0.0.1'] FOLLOWEDBY [domain-name:value = 'a.example']",
+        ),
+        HuntIndicator(
+            "b-then-a",
+            "[domain-name:value = 'a.example'] FOLLOWEDBY [ipv4-addr:value = '10.0.0.1']",
+        ),
+        HuntIndicator("like", "[ipv4-addr:value = '10.0.0.1'] AND [domain-name:value LIKE 'a.%']"),
+    ]
+    for engine_files in ([first, second], [second, first]):
+        report = hunt_files(indicators, engine_files)
+        by_id = {m.indicator_id: m for m in report.matches}
+        assert set(by_id) == {"a-then-b", "like"}
+        assert by_id["a-then-b"].count == 2
+        assert by_id["a-then-b"].first_seen_us < by_id["a-then-b"].last_seen_us
+        per_file = {
+            (name, m.indicator_id): m.rows for name, ms in report.file_matches.items() for m in ms
+        }
+        assert per_file[("a.jsonl", "a-then-b")] == (1,)
+        assert per_file[("b.csv", "a-then-b")] == (2,)
+        assert report.correlated_indicators == 3

@@ -50,6 +50,7 @@ import orjson
 
 from kizuna.errors import InvalidInput
 from kizuna.hunt import readers as _readers
+from kizuna.hunt.correlate import Correlation, correlates
 from kizuna.hunt.engine import (
     EmbeddedEngine,
     HuntEvent,
@@ -58,7 +59,7 @@ from kizuna.hunt.engine import (
     Match,
     _observed_scos,
 )
-from kizuna.hunt.keys import Key, _names_text, plan_keys, sco_keys
+from kizuna.hunt.keys import Key, _names_text, plan_keys, plan_leaf_keys, sco_keys
 from kizuna.hunt.readers import FieldMapping, ReadStats, read_events
 from kizuna.patterns import CompiledPattern, PatternError, compile_pattern, observation_from_scos
 
@@ -631,6 +632,8 @@ class _Prepared:
     keys: frozenset[Key]
     exact: bool
     columnar: bool
+    #: patterns correlated across events (and files): the events kept, as (file, event)
+    correlation: Correlation[tuple[int, HuntEvent]] | None = None
 
 
 def _detect_format(path: Path, format: str | None) -> str:
@@ -680,10 +683,20 @@ def _plan(
         except PatternError:
             invalid.append(indicator.indicator_id)
             continue
-        plan = plan_keys(compiled.pattern)
+        across = correlates(compiled.pattern)
+        plan = plan_leaf_keys(compiled.pattern) if across else plan_keys(compiled.pattern)
         columnar = bool(plan.keys) and all(k.path in produced for k in plan.keys)
         index = len(prepared)
-        prepared.append(_Prepared(indicator, compiled, plan.keys, plan.exact, columnar))
+        prepared.append(
+            _Prepared(
+                indicator,
+                compiled,
+                plan.keys,
+                plan.exact,
+                columnar,
+                Correlation(compiled) if across else None,
+            )
+        )
         if columnar:
             for key in plan.keys:
                 inds, raws = by_path.setdefault(key.path, ([], []))
@@ -736,7 +749,8 @@ def hunt_files(
         invalid_indicators=invalid,
     )
     stats = ReadStats() if stats is None else stats
-    merged: dict[int, list[HuntEvent]] = {}
+    names = [Path(p).name for p in paths]
+    per_file: list[dict[int, list[HuntEvent]]] = [{} for _ in paths]
     matching = 0
     config: dict[str, str | bool | int | float | list[str]] = {}
     if threads is not None:
@@ -749,30 +763,74 @@ def hunt_files(
 
             stage = _spark.SparkStage(plan, spark_master or "local[2]")
         report.prepare_seconds = time.perf_counter() - prepare_started
-        for path in (Path(p) for p in paths):
+        for number, path in enumerate(Path(p) for p in paths):
             fmt = _detect_format(path, format)
             file_stats = ReadStats()
-            found = _hunt_one(
-                con, stage, path, fmt, prepared, fallback, mapping, report, file_stats
+            found = per_file[number]
+            _hunt_one(
+                con,
+                stage,
+                _File(number, path, fmt),
+                prepared,
+                fallback,
+                mapping,
+                report,
+                file_stats,
+                found,
             )
-            per_file: list[Match] = []
-            rows: set[int] = set()
-            for index in sorted(found):
-                events = sorted(found[index], key=lambda e: e.row)
-                per_file.append(_match(prepared[index].indicator.indicator_id, events))
-                merged.setdefault(index, []).extend(events)
-                rows.update(e.row for e in events)
-            report.file_matches[path.name] = per_file
             report.events += file_stats.events
             _add_stats(stats, file_stats)
-            matching += len(rows)
+            matching += len({e.row for events in found.values() for e in events})
             if progress is not None:
                 progress(FileProgress(path.name, file_stats.events, file_stats.bad, matching))
     finally:
         con.close()
+    _correlate(prepared, per_file, report)
+    merged: dict[int, list[HuntEvent]] = {}
+    for name, found in zip(names, per_file, strict=True):
+        matches: list[Match] = []
+        for index in sorted(found):
+            events = sorted(found[index], key=lambda e: e.row)
+            matches.append(_match(prepared[index].indicator.indicator_id, events))
+            merged.setdefault(index, []).extend(events)
+        report.file_matches[name] = matches
     for index in sorted(merged):
         report.matches.append(_match(prepared[index].indicator.indicator_id, merged[index]))
     return report
+
+
+@dataclass(frozen=True, slots=True)
+class _File:
+    number: int  # place among the hunt's files: orders events across files
+    path: Path
+    fmt: str
+
+    def position(self, row: int) -> int:
+        return self.number << 40 | row
+
+
+def _correlate(
+    prepared: Sequence[_Prepared],
+    per_file: list[dict[int, list[HuntEvent]]],
+    report: ColumnarReport,
+) -> None:
+    """Occurrences of the cross-event patterns over every file; their events become matches
+    of the files they came from (``progress`` did not count them: they are known at the end)."""
+    started = time.perf_counter()
+    for index, item in enumerate(prepared):
+        if item.correlation is None:
+            continue
+        report.correlated_indicators += 1
+        seen: set[tuple[int, int]] = set()
+        for occurrence in item.correlation.occurrences():
+            for number, event in occurrence:
+                if (number, event.row) not in seen:
+                    seen.add((number, event.row))
+                    per_file[number].setdefault(index, []).append(event)
+        report.confirmed_pairs += len(seen)
+        if item.correlation.too_costly is not None:
+            report.too_costly[item.indicator.indicator_id] = item.correlation.too_costly
+    report.exact_seconds += time.perf_counter() - started
 
 
 def _add_stats(total: ReadStats, one: ReadStats) -> None:
@@ -822,15 +880,22 @@ def _confirm(
     events: dict[int, HuntEvent],
     prepared: Sequence[_Prepared],
     report: ColumnarReport,
-) -> dict[int, list[HuntEvent]]:
-    """The candidate pairs that match: exact plans by their keys, others by the evaluator."""
-    found: dict[int, list[HuntEvent]] = {}
+    file: _File,
+    found: dict[int, list[HuntEvent]],
+) -> None:
+    """The candidate pairs that match: exact plans by their keys, others by the evaluator;
+    candidates of cross-event patterns are offered to their correlation instead."""
     offered: dict[int, set[Key]] = {}
     for ind, r in sorted(scan.pairs):
         event = events.get(r)
         if event is None:
             continue  # a record the reader rejects
         item = prepared[ind]
+        if item.correlation is not None:
+            ts = event.timestamp_us or 0
+            obs = observation_from_scos(event.scos, first_observed_us=ts, last_observed_us=ts)
+            item.correlation.offer((file.number, event), obs, file.position(event.row))
+            continue
         if item.exact:
             keys = offered.get(event.row)
             if keys is None:
@@ -846,22 +911,24 @@ def _confirm(
                 continue
         report.confirmed_pairs += 1
         found.setdefault(ind, []).append(event)
-    return found
 
 
 def _hunt_one(
     con: duckdb.DuckDBPyConnection,
     stage: Stage,
-    path: Path,
-    fmt: str,
+    file: _File,
     prepared: Sequence[_Prepared],
     fallback: Sequence[_Prepared],
     mapping: FieldMapping | None,
     report: ColumnarReport,
     stats: ReadStats,
-) -> dict[int, list[HuntEvent]]:
-    found: dict[int, list[HuntEvent]] = {}
-    scan = None if prepared and len(fallback) == len(prepared) else _scan(stage, path, fmt, report)
+    found: dict[int, list[HuntEvent]],
+) -> None:
+    """Add one file's matches to ``found`` (and its cross-event candidates to their
+    correlations)."""
+    path, fmt = file.path, file.fmt
+    everything_python = bool(prepared) and len(fallback) == len(prepared)
+    scan = None if everything_python else _scan(stage, path, fmt, report)
     if scan is None:
         fallback = list(prepared)  # Zeek, STIX, list columns: the Python path for everything
     else:
@@ -870,17 +937,35 @@ def _hunt_one(
         sink = ReadStats() if fallback else stats
         events = _settle(con, path, fmt, scan, _Reader(mapping), sink)
         started = time.perf_counter()
-        found = _confirm(scan, events, prepared, report)
+        _confirm(scan, events, prepared, report, file, found)
         report.exact_seconds += time.perf_counter() - started
     if fallback:
         started = time.perf_counter()
         position = {id(p): i for i, p in enumerate(prepared)}
         events_py = list(_python_events(path, fmt, mapping, stats))
+        single = [p for p in fallback if p.correlation is None]
         by_row = {e.row: e for e in events_py}
-        sub = EmbeddedEngine().hunt([p.indicator for p in fallback], events_py)
+        sub = EmbeddedEngine().hunt([p.indicator for p in single], events_py)
         report.unkeyed_evaluations += sub.unkeyed_evaluations
-        by_id = {p.indicator.indicator_id: position[id(p)] for p in fallback}
+        by_id = {p.indicator.indicator_id: position[id(p)] for p in single}
         for m in sub.matches:
             found.setdefault(by_id[m.indicator_id], []).extend(by_row[r] for r in m.rows)
+        _offer_all(fallback, events_py, file, report)
         report.exact_seconds += time.perf_counter() - started
-    return found
+
+
+def _offer_all(
+    items: Sequence[_Prepared], events: Sequence[HuntEvent], file: _File, report: ColumnarReport
+) -> None:
+    """Offer every event of a file read by Python to the cross-event patterns among
+    ``items`` (their correlation keeps only events that can take part in a binding)."""
+    across = [p for p in items if p.correlation is not None]
+    if not across:
+        return
+    for event in events:
+        ts = event.timestamp_us or 0
+        obs = observation_from_scos(event.scos, first_observed_us=ts, last_observed_us=ts)
+        for item in across:
+            assert item.correlation is not None
+            item.correlation.offer((file.number, event), obs, file.position(event.row))
+    report.unkeyed_evaluations += len(events) * len(across)
