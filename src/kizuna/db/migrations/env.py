@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import Engine
 
 import kizuna.access.models
+import kizuna.audit.models
 import kizuna.federation.models
 import kizuna.store.models
 import kizuna.taxii.models  # noqa: F401  (register the tables)
