@@ -297,7 +297,7 @@ def test_refusals(hunt_node: HuntNode, tmp_path: Path) -> None:
         for change, status, message in [
             ({"engine": "hadoop"}, 400, "unknown engine 'hadoop'"),
             ({"engine": "spark", "spark_master": "spark://h:7077"}, 403, "only an admin"),
-            ({"share_sightings": True}, 400, "needs federation (issue 5)"),
+            ({"share_sightings": True}, 400, "needs a collection to store them in"),
             ({"format": "xlsx"}, 400, "unknown telemetry format 'xlsx'"),
             ({"since": "yesterday"}, 400, "since takes a duration"),
             ({"files": []}, 400, "files"),

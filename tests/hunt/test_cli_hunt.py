@@ -191,7 +191,10 @@ def test_hunt_csv_report_and_collection_choice(node: Node, tmp_path: Path) -> No
             ["--spark-master", "spark://10.0.0.1:7077"],
             "a Spark master applies only to the spark engine",
         ),
-        (["--share-sightings"], "sharing sightings back to producers needs federation (issue 5)"),
+        (
+            ["--share-sightings"],
+            "sharing sightings back needs a collection to store them in (--store-into, store_into)",
+        ),
         (["--report", "out.txt"], "--report must name a .csv or .json file, not 'out.txt'"),
         (
             ["--since", "yesterday"],

@@ -219,7 +219,7 @@ def test_sightings_are_stored_once_per_indicator(world: World, tmp_path: Path) -
 @pytest.mark.parametrize(
     ("change", "error", "message"),
     [
-        ({"share_sightings": True}, InvalidInput, "needs federation (issue 5)"),
+        ({"share_sightings": True}, InvalidInput, "needs a collection to store them in"),
         ({"engine": "hadoop"}, InvalidInput, "unknown engine 'hadoop'"),
         ({"spark_master": "spark://h:7077"}, InvalidInput, "only to the spark engine"),
         ({"files": []}, InvalidInput, "at least one telemetry file"),

@@ -56,7 +56,7 @@ def create_app(
     app.include_router(taxii_router)
     # REST hunts (not TAXII): jobs a previous process left unfinished never will finish.
     hunts.recover_interrupted(node.engine)
-    app.state.hunt_runner = hunts.HuntRunner(node.engine)
+    app.state.hunt_runner = hunts.HuntRunner(node.engine, settings)
     app.include_router(hunts.router)
     app.include_router(peers.router)
 

@@ -43,6 +43,7 @@ from starlette.concurrency import run_in_threadpool
 from kizuna.access.subject import Role, Subject
 from kizuna.api.context import Node, node, subject
 from kizuna.api.errors import HttpProblem
+from kizuna.config import Settings
 from kizuna.db.engine import read_transaction, write_transaction
 from kizuna.errors import Conflict, Forbidden, InvalidInput, KizunaError, NotFound, Unauthenticated
 from kizuna.hunt.columnar import FileProgress
@@ -253,8 +254,9 @@ def _sanitised(message: str, job: _Job) -> str:
 class HuntRunner:
     """Runs the jobs of this server process one at a time, on a daemon thread."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, settings: Settings | None = None) -> None:
         self._engine = engine
+        self._settings = settings
         self._queue: queue.Queue[_Job] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -291,7 +293,9 @@ class HuntRunner:
             )
 
         try:
-            outcome = run_hunt(self._engine, job.subject, job.request, on_file)
+            outcome = run_hunt(
+                self._engine, job.subject, job.request, on_file, settings=self._settings
+            )
         except KizunaError as exc:
             self._update(
                 job.id, state="failed", error=_sanitised(exc.message, job), finished_us=now_micros()
@@ -328,6 +332,9 @@ def _result(outcome: HuntOutcome) -> dict[str, Any]:
         "stored": outcome.stored,
         "refused": [{"id": o.id, "message": o.message} for o in outcome.refused[:20]],
         "refused_count": len(outcome.refused),
+        # How many sightings went back to their producers (per-indicator detail would name
+        # indicators, which only the filtered report may do).
+        "shared": sum(1 for how in outcome.shared.values() if not how.startswith("not ")),
     }
 
 
@@ -345,7 +352,8 @@ def recover_interrupted(engine: Engine) -> int:
 def _runner(request: Request) -> HuntRunner:
     found = getattr(request.app.state, "hunt_runner", None)
     if found is None:
-        found = request.app.state.hunt_runner = HuntRunner(node(request).engine)
+        here = node(request)
+        found = request.app.state.hunt_runner = HuntRunner(here.engine, here.settings)
     assert isinstance(found, HuntRunner)
     return found
 
@@ -405,6 +413,7 @@ def _job_json(row: Any, base: str) -> dict[str, Any]:
             "stored": result["stored"],
             "refused": result["refused"],
             "refused_count": result["refused_count"],
+            "shared": result.get("shared", 0),
         }
         job["report"] = f"{base}{PREFIX}/hunts/{row.id}/report"
     return job

@@ -81,7 +81,9 @@ def hunt(
         None, "--report", dir_okay=False, help="Write the matches to a .csv or .json file."
     ),
     share_sightings: bool = typer.Option(
-        False, "--share-sightings", help="Send sightings back to the producers (needs federation)."
+        False,
+        "--share-sightings",
+        help="Let each indicator's producer read its sighting; push it now to a peer producer.",
     ),
 ) -> None:
     """Hunt FILES for the indicators ORG may read; summarise, report and store sightings.
@@ -103,7 +105,8 @@ def hunt(
 
     check_options(request)
 
-    db = ready_engine(settings())
+    config = settings()
+    db = ready_engine(config)
     with read_transaction(db) as conn:
         found = service.find_org(conn, org)
         if found.remote:
@@ -133,7 +136,7 @@ def hunt(
             bar.update(task, advance=1, description=escape(done.name))
             bar.update(task, events=seen["events"], matches=seen["matches"])
 
-        outcome = run_hunt(db, subject, request, advance, announce=announce)
+        outcome = run_hunt(db, subject, request, advance, announce=announce, settings=config)
         bar.update(task, description="read")
 
     stats = outcome.stats
@@ -178,6 +181,8 @@ def hunt(
             return
         summary = ", ".join(f"{n} {kind}" for kind, n in sorted(outcome.stored.items()))
         err.print(f"stored into {escape(store_into)}: {summary or 'nothing'}")
+        for indicator_id, how in outcome.shared.items():
+            err.print(f"  {escape(indicator_id)}: {escape(how)}", soft_wrap=True)
         if outcome.refused:
             err.print(f"{len(outcome.refused)} object(s) refused, for example:")
             for o in outcome.refused[:5]:

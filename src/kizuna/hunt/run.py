@@ -5,8 +5,10 @@
 org never hunts with an indicator it may not read), hunts the files with
 :func:`~kizuna.hunt.columnar.hunt_files` (the embedded engine's columnar fast path, or Spark),
 builds one report record per indicator and file, and, when asked, stores the sightings in a
-collection the subject may write. Reading indicators and storing sightings are short
-transactions of their own; no transaction is held while the files are read.
+collection the subject may write, optionally sharing each back to the indicator's producer
+(an audience naming it; a push now when it stands for a peer). Reading indicators and
+storing sightings are short transactions of their own; no transaction is held while the
+files are read.
 """
 
 from __future__ import annotations
@@ -22,9 +24,15 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from kizuna.access.subject import Subject
+from kizuna.access import service
+from kizuna.access.service import Org
+from kizuna.access.subject import Role, Subject
+from kizuna.access.tlp import WELL_KNOWN, Tlp
+from kizuna.config import Settings
 from kizuna.db.engine import read_transaction, write_transaction
-from kizuna.errors import Forbidden, InvalidInput
+from kizuna.errors import Forbidden, InvalidInput, NotFound
+from kizuna.federation.peers import PUSH, list_peers
+from kizuna.federation.sync import sync_peer
 from kizuna.hunt.columnar import FileProgress, hunt_files
 from kizuna.hunt.engine import Match
 from kizuna.hunt.readers import FORMATS, Event, FieldMapping, ReadStats, read_events
@@ -47,7 +55,6 @@ __all__ = [
 
 ENGINES = ("embedded", "spark")
 REPORT_COLUMNS = ("indicator_id", "name", "source", "rows", "count", "first_seen", "last_seen")
-SHARING_REFUSED = "sharing sightings back to producers needs federation (issue 5)"
 # Rows of file i in the combined match handed to sightings_for: i << _FILE_SHIFT | row.
 _FILE_SHIFT = 40
 
@@ -58,7 +65,9 @@ class HuntRequest:
     ``labels``: how each file is named in the report (default: the path as given);
     ``collection_ids``: take indicators from these (``None``: every readable collection);
     ``since_us``: only indicators added after this time; ``store_into``: store sightings in
-    this collection; ``share_sightings``: send them to the producers (not yet possible)."""
+    this collection; ``share_sightings``: also let each indicator's producer read its
+    sighting and, when the producer stands for a peer, push it there now (needs
+    ``store_into``)."""
 
     files: Sequence[Path]
     collection_ids: Sequence[str] | None = None
@@ -77,7 +86,9 @@ class HuntOutcome:
     """What a hunt found. ``matches``: one per matched indicator, merged over the files (their
     ``rows`` are per-file numbers, so only the counts and times are meaningful merged);
     ``records``: one per indicator and file, the columns of :data:`REPORT_COLUMNS`;
-    ``stored``: objects stored per STIX type; ``refused``: objects the store refused."""
+    ``stored``: objects stored per STIX type; ``refused``: objects the store refused;
+    ``shared``: per matched indicator, how its sighting went back to the producer, or why
+    it did not."""
 
     indicators: int
     matches: list[Match]
@@ -89,6 +100,7 @@ class HuntOutcome:
     refused: list[Outcome] = field(default_factory=list)
     candidate_pairs: int = 0
     seconds: float = 0.0
+    shared: dict[str, str] = field(default_factory=dict)
 
     @property
     def matching_events(self) -> int:
@@ -114,8 +126,10 @@ def parse_since(text: str) -> int:
 
 def check_options(request: HuntRequest) -> None:
     """Refuse options that cannot work together (no database needed)."""
-    if request.share_sightings:
-        raise InvalidInput(SHARING_REFUSED)
+    if request.share_sightings and request.store_into is None:
+        raise InvalidInput(
+            "sharing sightings back needs a collection to store them in (--store-into, store_into)"
+        )
     if request.engine not in ENGINES:
         raise InvalidInput(f"unknown engine {request.engine!r}; use embedded or spark")
     if request.spark_master is not None and request.engine != "spark":
@@ -257,10 +271,12 @@ def run_hunt(
     progress: Callable[[FileProgress], None] | None = None,
     *,
     announce: Callable[[int], None] | None = None,
+    settings: Settings | None = None,
 ) -> HuntOutcome:
     """Hunt ``request.files`` for the indicators `subject` may read now; see the module text.
     ``progress`` is called as each file finishes; ``announce`` with the number of indicators
-    before the files are read."""
+    before the files are read; ``settings`` (the node's) are needed to push sightings to a
+    peer."""
     check_options(request)
     files = [Path(p) for p in request.files]
     labels = list(request.labels) if request.labels is not None else [str(p) for p in files]
@@ -313,13 +329,22 @@ def run_hunt(
         for m in found.values():
             wanted.setdefault(file_index, set()).update(m.rows)
     events = _matched_events(files, wanted, format=request.format, mapping=request.mapping)
+    producers: dict[str, Org] = {}
+    if request.share_sightings:
+        with read_transaction(db) as conn:
+            for m in report.matches:
+                why = _producer(conn, bodies[m.indicator_id], hunter_identity, producers)
+                if why is not None:
+                    outcome.shared[m.indicator_id] = why
     objects: list[object] = []
     for m in report.matches:
+        producer = producers.get(m.indicator_id)
         objects += sightings_for(
             _combined(m.indicator_id, per_file),
             indicator=bodies[m.indicator_id],
             hunter_identity_id=hunter_identity,
             events=events,
+            share_with=producer.identity_id if producer is not None else None,
         )
     with write_transaction(db) as conn:
         stored = store_sightings(
@@ -331,4 +356,95 @@ def run_hunt(
             outcome.stored[kind] = outcome.stored.get(kind, 0) + 1
         else:
             outcome.refused.append(o)
+    if producers:
+        _share(db, settings, request.store_into, producers, outcome)
     return outcome
+
+
+def _producer(
+    conn: Connection, indicator: Mapping[str, Any], hunter: str, producers: dict[str, Org]
+) -> str | None:
+    """Note the org a sighting of ``indicator`` goes back to, or say why none does."""
+    creator = indicator.get("created_by_ref")
+    if not isinstance(creator, str):
+        return "not shared: the indicator names no producer"
+    if creator == hunter:
+        return "not shared: the hunter's own indicator"
+    try:
+        org = service.find_org(conn, creator)
+    except NotFound:
+        return "not shared: its producer is not known on this node"
+    tlps = [WELL_KNOWN[r][0] for r in _marking_ids(indicator) if r in WELL_KNOWN]
+    if org.remote and any(t is Tlp.RED for t in tlps):
+        return "not shared: TLP:RED stays on this node"
+    producers[str(indicator["id"])] = org
+    return None
+
+
+def _marking_ids(indicator: Mapping[str, Any]) -> list[str]:
+    refs = indicator.get("object_marking_refs")
+    out = [r for r in refs if isinstance(r, str)] if isinstance(refs, list) else []
+    for g in indicator.get("granular_markings") or []:
+        if isinstance(g, dict) and isinstance(g.get("marking_ref"), str):
+            out.append(g["marking_ref"])
+    return out
+
+
+def _share(
+    db: Engine,
+    settings: Settings | None,
+    collection: str,
+    producers: Mapping[str, Org],
+    outcome: HuntOutcome,
+) -> None:
+    """Deliver shared sightings: a local producer reads them here (if it may read the
+    collection); a remote one gets them pushed now by every peer standing for it that pushes
+    this collection. The access module decides what each push lets out, as always."""
+    runs: dict[str, list[str]] = {}
+    with read_transaction(db) as conn:
+        peers = list_peers(conn)
+        for indicator_id, org in producers.items():
+            if not org.remote:
+                readable = _may_read(conn, org, collection)
+                outcome.shared[indicator_id] = (
+                    f"shared with {org.name} on this node"
+                    if readable
+                    else f"not shared: {org.name} may not read collection {collection}"
+                )
+                continue
+            pushing = [
+                p.name
+                for p in peers
+                if p.org.id == org.id
+                and any(
+                    link.direction == PUSH and link.local_collection == collection
+                    for link in p.links
+                )
+            ]
+            if not pushing:
+                outcome.shared[indicator_id] = (
+                    f"not shared: no peer standing for {org.name} pushes collection {collection}"
+                )
+                continue
+            for name in pushing:
+                runs.setdefault(name, []).append(indicator_id)
+    if runs and settings is None:
+        raise InvalidInput("sharing with a peer needs the node's settings")
+    for name, indicator_ids in runs.items():
+        assert settings is not None
+        result = sync_peer(db, settings, name)
+        verdict = (
+            f"sent to peer {name}"
+            if result.ok
+            else f"stored; the push to peer {name} failed and is retried by the next sync"
+        )
+        for indicator_id in indicator_ids:
+            outcome.shared[indicator_id] = verdict
+
+
+def _may_read(conn: Connection, org: Org, collection: str) -> bool:
+    who = Subject(org_id=org.id, identity_id=org.identity_id, role=Role.READER)
+    try:
+        return get_collection(conn, who, collection).can_read
+    except (NotFound, Forbidden):
+        return False

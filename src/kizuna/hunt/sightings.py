@@ -132,7 +132,7 @@ def _marking_refs(indicator: Mapping[str, Any]) -> list[str]:
 
 
 def sighting_markings(
-    indicator: Mapping[str, Any], hunter_identity_id: str
+    indicator: Mapping[str, Any], hunter_identity_id: str, share_with: str | None = None
 ) -> tuple[list[str], list[dict[str, Any]]]:
     """The ``object_marking_refs`` for what a hunt derives from `indicator`, and the
     marking-definitions they need that the node may not hold yet.
@@ -141,7 +141,13 @@ def sighting_markings(
     the TLP 2.0 definition), its strictest PAP, and every other marking it carries (audience
     markings; two audiences mean their intersection, so carrying all is never wider). An
     indicator with no TLP marking gets TLP:AMBER with an audience of the hunting org alone,
-    whose definition is returned for storing alongside."""
+    whose definition is returned for storing alongside.
+
+    ``share_with`` (the indicator's producer, when the hunter shares its sightings back): an
+    AMBER, AMBER+STRICT, RED or unmarked result gets the audience {hunter, producer} in
+    place of the indicator's other markings. That is never wider than the indicator's
+    readership (the hunter could read it, the producer made it), and it lets the producer
+    read the sighting; CLEAR and GREEN need no audience."""
     refs = _marking_refs(indicator)
     tlps: list[Tlp] = []
     paps: list[Pap] = []
@@ -164,6 +170,11 @@ def sighting_markings(
         extra.append(audience)
         chosen = [TLP2_MARKINGS[Tlp.AMBER], str(audience["id"])]
         others = [o for o in others if o != audience["id"]]
+    if share_with is not None and (not tlps or max(tlps) >= Tlp.AMBER):
+        audience = audience_marking([hunter_identity_id, share_with])
+        extra = [audience]
+        chosen = [chosen[0], str(audience["id"])]
+        others = []
     if paps:
         strictest = max(paps)
         chosen.append(next(r for r in refs if WELL_KNOWN.get(r) == (None, strictest)))
@@ -259,6 +270,7 @@ def sightings_for(
     indicator: Mapping[str, Any],
     hunter_identity_id: str,
     events: Mapping[int, Event],
+    share_with: str | None = None,
 ) -> list[dict[str, Any]]:
     """STIX 2.1 objects recording one match: the SCOs of the matched events (deterministic
     ids), an ``observed-data`` over them, a ``sighting`` of the indicator, and any marking
@@ -266,11 +278,14 @@ def sightings_for(
     the events read; rows missing from it only shorten the SCO list. The times are the
     matched events' first and last timestamps, or now when none had one.
 
+    ``share_with``: the producer the sighting is shared back to (see
+    :func:`sighting_markings`).
+
     Ids are derived from what was seen (hunter, indicator version, times, count, matched
     SCOs) and ``created``/``modified`` are the last event's time, so hunting the same
     telemetry again yields the very same objects, which the store takes as already there
     instead of piling up duplicate sightings. Without event times they are random and now."""
-    markings, extra = sighting_markings(indicator, hunter_identity_id)
+    markings, extra = sighting_markings(indicator, hunter_identity_id, share_with)
     now = now_micros()
     timed = match.first_seen_us is not None
     first_us = match.first_seen_us if match.first_seen_us is not None else now
