@@ -34,6 +34,11 @@ PIECES = st.sampled_from(
         "0",
         "AND",
         "'v'",
+        " IN ",
+        "(",
+        ")",
+        ", ",
+        ",",
     ]
 )
 
@@ -68,6 +73,25 @@ def test_generated_equalities_take_the_fast_path_and_match_the_grammar(
 ) -> None:
     literal = value.replace("\\", "\\\\").replace("'", "\\'")
     text = f"[{object_type}:{'.'.join(steps)} = '{literal}']"
+    fast = _parse_simple_equality(text)
+    assert fast is not None, text
+    assert fast == parse_with_grammar(text)
+
+
+@given(
+    st.sampled_from(["domain-name", "file"]),
+    st.sampled_from(["value", "hashes.'SHA-256'"]),
+    st.lists(
+        st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=8),
+        min_size=1,
+        max_size=4,
+    ),
+)
+def test_generated_in_sets_take_the_fast_path_and_match_the_grammar(
+    object_type: str, path: str, values: list[str]
+) -> None:
+    literals = ", ".join("'" + v.replace("\\", "\\\\").replace("'", "\\'") + "'" for v in values)
+    text = f"[{object_type}:{path} IN ({literals})]"
     fast = _parse_simple_equality(text)
     assert fast is not None, text
     assert fast == parse_with_grammar(text)

@@ -40,6 +40,7 @@ import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from kizuna.patterns.ast import (
@@ -122,9 +123,11 @@ def _plain_names(path: ObjectPath) -> tuple[str, ...] | None:
     return tuple(names)
 
 
+@lru_cache(maxsize=4096)
 def path_text(path: ObjectPath) -> str | None:
     """Canonical text of a key path (``file:hashes.'SHA-256'``), as the pattern printer
-    writes it; ``None`` for paths with list steps or ``*_ref`` dereferences."""
+    writes it; ``None`` for paths with list steps or ``*_ref`` dereferences. Cached: 100,000
+    indicators use a handful of paths."""
     names = _plain_names(path)
     return None if names is None else _names_text(path.object_type, names)
 

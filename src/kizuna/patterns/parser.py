@@ -461,36 +461,48 @@ def _syntax_error(text: str, exc: UnexpectedInput) -> PatternError:
     return PatternError(str(exc), text=text, position=0)  # pragma: no cover
 
 
-# Most shared indicators are one equality on one property, e.g. [ipv4-addr:value = '...'].
+# Most shared indicators are one equality (or IN set of strings) on one property, e.g.
+# [ipv4-addr:value = '...'].
 # That shape is recognised by one regular expression and built directly, giving the very
 # AST the grammar would (tests/patterns/test_fast_path.py proves it); hunting and ingest
 # compile hundreds of thousands of such patterns.
 _FAST_NAME = r"[a-z_][a-z0-9_]*"
 _FAST_QUOTED = r"'[A-Za-z0-9_ .-]+'"
 _FAST_STEP = rf"(?:{_FAST_NAME}|{_FAST_QUOTED})"
+_FAST_LITERAL = r"'(?:[^'\\]|\\['\\])*'"
 _FAST_EQUALITY = re.compile(
-    rf"\[([a-z][a-z0-9-]*):({_FAST_STEP}(?:\.{_FAST_STEP})*) = '((?:[^'\\]|\\['\\])*)'\]",
+    rf"\[([a-z][a-z0-9-]*):({_FAST_STEP}(?:\.{_FAST_STEP})*) "
+    rf"(=|IN) ({_FAST_LITERAL}|\({_FAST_LITERAL}(?:, {_FAST_LITERAL})*\))\]",
     re.ASCII,
 )
+_FAST_LITERALS = re.compile(_FAST_LITERAL, re.ASCII)
 _FAST_STEPS = re.compile(rf"{_FAST_NAME}|{_FAST_QUOTED}", re.ASCII)
 _FAST_UNESCAPE = re.compile(r"\\(['\\])")
 _FAST_KEYWORDS = frozenset({"true", "false"})
 
 
 def _parse_simple_equality(text: str) -> Pattern | None:
+    """``[type:path = 'text']`` or ``[type:path IN ('a', 'b')]`` built directly; ``None``
+    for anything else (the grammar decides)."""
     match = _FAST_EQUALITY.fullmatch(text)
     if match is None:
         return None
-    object_type, path, literal = match.groups()
+    object_type, path, op, operand = match.groups()
+    if (op == "IN") != operand.startswith("("):
+        return None
     steps = tuple(
         step[1:-1] if step.startswith("'") else step for step in _FAST_STEPS.findall(path)
     )
     if any(step in _FAST_KEYWORDS for step in steps):
         return None
+    strings = tuple(
+        StringConst(_FAST_UNESCAPE.sub(r"\1", literal[1:-1]))
+        for literal in _FAST_LITERALS.findall(operand)
+    )
     comparison = Comparison(
         path=ObjectPath(object_type=object_type, steps=steps),
-        op="=",
-        value=StringConst(_FAST_UNESCAPE.sub(r"\1", literal)),
+        op=op,
+        value=SetConst(strings) if op == "IN" else strings[0],
         negated=False,
     )
     return Pattern(root=ObservationExpr(comparison=comparison))
