@@ -184,6 +184,8 @@ def test_peer_commands_check_their_input(nodes: tuple[Node, Node]) -> None:
     with read_transaction(uk.engine) as conn:
         sealed = conn.exec_driver_sql("SELECT token_sealed FROM peers").scalar_one()
     assert "kz_wrong" not in sealed
+    uk.cli("peer", "remove", "jp")
+    assert "no peer named jp" in fails("peer", "test", "jp")
 
 
 def test_kill_minus_nine_mid_sync_loses_and_duplicates_nothing(
