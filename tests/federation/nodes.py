@@ -26,7 +26,7 @@ from kizuna.db.migrate import upgrade
 from kizuna.store.collections import add_collection, get_collection, grant
 from kizuna.store.ingest import add_objects
 from kizuna.store.models import objects
-from kizuna.store.query import Filters, VersionMatch, read_page
+from kizuna.store.query import Filters, VersionMatch, read_all
 from tests.conftest import fresh_database
 from tests.e2e.conftest import node_env
 from tests.e2e.server import ServerProcess, kizuna
@@ -76,24 +76,16 @@ class Node:
     def visible(self, who: str) -> set[str]:
         """Ids a local org can read in the intel collection (every version)."""
         subject = self.subject(who)
-        out: set[str] = set()
         with read_transaction(self.engine) as conn:
             collection = get_collection(conn, subject, self.intel)
-            after: int | None = None
-            while True:
-                page = read_page(
-                    conn,
-                    subject=subject,
-                    collection=collection,
-                    filters=Filters(versions=VersionMatch.every()),
-                    after_us=after,
-                    limit=1000,
-                    with_body=False,
-                )
-                out |= {r.stix_id for r in page.rows}
-                if not page.more or not page.rows:
-                    return out
-                after = page.rows[-1].date_added_us
+            rows = read_all(
+                conn,
+                subject=subject,
+                collection=collection,
+                filters=Filters(versions=VersionMatch.every()),
+                with_body=False,
+            )
+            return {r.stix_id for r in rows}
 
     def stored(self) -> dict[tuple[str, str], int]:
         """(id, version) -> stored rows in the intel collection (1 each, or something broke)."""

@@ -58,7 +58,7 @@ from kizuna.hunt.run import (
 from kizuna.stix.timestamps import format_timestamp, now_micros, parse_timestamp
 from kizuna.store.collections import list_collections
 from kizuna.store.models import hunt_jobs
-from kizuna.store.query import Filters, VersionMatch, read_page
+from kizuna.store.query import Filters, VersionMatch, read_all
 
 __all__ = ["HuntRunner", "recover_interrupted", "router"]
 
@@ -555,26 +555,16 @@ def readable_indicator_names(
                 types=("indicator",),
                 versions=VersionMatch.latest(),
             )
-            after: int | None = None
-            while True:
-                page = read_page(
-                    conn,
-                    subject=who,
-                    collection=collection,
-                    filters=filters,
-                    after_us=after,
-                    limit=_ID_CHUNK,
-                )
-                for r in page.rows:
-                    obj = orjson.loads(r.body)
-                    name = obj.get("name", "") if isinstance(obj, dict) else ""
-                    version = parse_timestamp(r.version) if r.version else 0
-                    held = found.get(r.stix_id)
-                    if held is None or held[0] < version:
-                        found[r.stix_id] = (version, str(name))
-                if not page.more or not page.rows:
-                    break
-                after = page.rows[-1].date_added_us
+            rows = read_all(
+                conn, subject=who, collection=collection, filters=filters, page_size=_ID_CHUNK
+            )
+            for r in rows:
+                obj = orjson.loads(r.body)
+                name = obj.get("name", "") if isinstance(obj, dict) else ""
+                version = parse_timestamp(r.version) if r.version else 0
+                held = found.get(r.stix_id)
+                if held is None or held[0] < version:
+                    found[r.stix_id] = (version, str(name))
     return {k: name for k, (_v, name) in found.items()}
 
 

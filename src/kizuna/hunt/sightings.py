@@ -34,7 +34,7 @@ from kizuna.stix.timestamps import format_timestamp, now_micros, parse_timestamp
 from kizuna.stix.validate import validate_object
 from kizuna.store.collections import get_collection, list_collections
 from kizuna.store.ingest import Outcome, add_objects
-from kizuna.store.query import Filters, VersionMatch, read_page
+from kizuna.store.query import Filters, VersionMatch, read_all
 
 __all__ = ["readable_indicators", "sighting_markings", "sightings_for", "store_sightings"]
 
@@ -86,27 +86,14 @@ def readable_indicators(
     now_us = now_micros()
     found: dict[str, tuple[int, dict[str, Any]]] = {}
     for collection in chosen:
-        after: int | None = None
-        while True:
-            page = read_page(
-                conn,
-                subject=subject,
-                collection=collection,
-                filters=filters,
-                after_us=after,
-                limit=_PAGE,
-            )
-            for row in page.rows:
-                obj = orjson.loads(row.body)
-                if not isinstance(obj, dict) or not _huntable(obj, now_us):
-                    continue
-                version = parse_timestamp(row.version) if row.version else 0
-                held = found.get(row.stix_id)
-                if held is None or held[0] < version:
-                    found[row.stix_id] = (version, obj)
-            if not page.more or not page.rows:
-                break
-            after = page.rows[-1].date_added_us
+        for row in read_all(conn, subject=subject, collection=collection, filters=filters):
+            obj = orjson.loads(row.body)
+            if not isinstance(obj, dict) or not _huntable(obj, now_us):
+                continue
+            version = parse_timestamp(row.version) if row.version else 0
+            held = found.get(row.stix_id)
+            if held is None or held[0] < version:
+                found[row.stix_id] = (version, obj)
     return [
         (HuntIndicator(indicator_id=stix_id, pattern=str(obj["pattern"])), obj)
         for stix_id, (_version, obj) in found.items()

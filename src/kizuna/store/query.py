@@ -3,6 +3,7 @@ access rule applied in SQL so that every page is exactly what the requester may 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -125,6 +126,34 @@ def read_page(
         for r in result[:limit]
     ]
     return Page(rows=rows, more=more)
+
+
+def read_all(
+    conn: Connection,
+    *,
+    subject: Subject,
+    collection: Collection,
+    filters: Filters,
+    page_size: int = 1000,
+    with_body: bool = True,
+) -> Iterator[Row]:
+    """Every row :func:`read_page` gives the subject, page after page (the same access rule:
+    this is only a loop over the read path, for the node's own readers such as hunts)."""
+    after: int | None = None
+    while True:
+        page = read_page(
+            conn,
+            subject=subject,
+            collection=collection,
+            filters=filters,
+            after_us=after,
+            limit=page_size,
+            with_body=with_body,
+        )
+        yield from page.rows
+        if not page.more or not page.rows:
+            return
+        after = page.rows[-1].date_added_us
 
 
 def delete_object(
