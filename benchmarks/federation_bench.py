@@ -112,6 +112,7 @@ class Node:
             KIZUNA_DATABASE_URL=url,
             KIZUNA_SECRET_KEY=f"bench-{name}",
             KIZUNA_NODE_NAME=name,
+            KIZUNA_SYNC_IN_SERVE="false",  # the benchmark runs the syncs itself
         )
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
