@@ -27,6 +27,16 @@ class Settings(BaseSettings):
     #: Run due peers' syncs in the background of `kizuna serve` (each worker; a lease per
     #: peer keeps runs apart). `kizuna sync` runs them in the foreground instead.
     sync_in_serve: bool = True
+    #: Assistance SLA per NCSC category, seconds to acknowledge and to respond, as JSON
+    #: e.g. {"1": [1800, 7200]}; categories not named keep kizuna.incidents' defaults.
+    incident_sla: dict[int, tuple[int, int]] = {}
+    #: The local org whose duty officers hear of arriving assistance requests addressed to
+    #: it and of Category 1-3 incidents it may read (name or identity id); unset: no watch.
+    duty_org: str | None = None
+    #: Where duty notifications are POSTed as JSON; unset: they are only logged.
+    duty_webhook_url: str | None = None
+    #: Delivery attempts per notification before the outbox gives up on it.
+    duty_max_attempts: int = 8
 
     def resolved_database_url(self) -> str:
         if self.database_url:

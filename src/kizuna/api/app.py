@@ -9,13 +9,14 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from kizuna import __version__
-from kizuna.api import errors, hunts, peers
+from kizuna.api import attribution, errors, hunts, incidents, peers
 from kizuna.api.context import Node
 from kizuna.config import Settings
 from kizuna.db.engine import make_engine
 from kizuna.db.migrate import current_revision, head_revision
 from kizuna.errors import ConfigurationError
 from kizuna.federation.scheduler import Scheduler
+from kizuna.incidents.notify import duty_watcher
 from kizuna.taxii.routes import router as taxii_router
 
 
@@ -35,7 +36,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        scheduler = Scheduler(engine, settings) if with_scheduler else None
+        duty = duty_watcher(engine, settings)
+        scheduler = Scheduler(engine, settings, after_tick=duty) if with_scheduler else None
         if scheduler is not None:
             scheduler.start()
         try:
@@ -59,6 +61,8 @@ def create_app(
     app.state.hunt_runner = hunts.HuntRunner(node.engine, settings)
     app.include_router(hunts.router)
     app.include_router(peers.router)
+    app.include_router(attribution.router)
+    app.include_router(incidents.router)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

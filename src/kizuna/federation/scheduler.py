@@ -30,7 +30,10 @@ class Scheduler:
         on_result: Callable[[SyncResult], None] | None = None,
         period_s: float = 1.0,
         page_size: int = PAGE,
+        after_tick: Callable[[], None] | None = None,
     ) -> None:
+        # Other periodic node work (the incident duty watcher) rides on the same thread.
+        self._after_tick = after_tick
         self._page_size = page_size
         self._engine = engine
         self._settings = settings
@@ -55,6 +58,11 @@ class Scheduler:
             results.append(result)
             if self._on_result is not None:
                 self._on_result(result)
+        if self._after_tick is not None and not self._stop.is_set():
+            try:
+                self._after_tick()
+            except Exception:  # like a sync run: one bad pass must not stop the scheduler
+                log.exception("after-tick work failed")
         return results
 
     def _run(self) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import TYPE_CHECKING, Any, cast
 
 import orjson
@@ -308,14 +309,24 @@ def _raw_version(raw: object) -> str:
     return version or ""
 
 
-def _platform_declarations() -> frozenset[str]:
+@cache
+def _platform() -> frozenset[str]:
+    """Content hashes of kizuna's own declarations (its identity and every extension-definition
+    it publishes), which anyone may store byte for byte. Imported on first use: the feature
+    packages build on the store."""
+    from kizuna.attribution.extensions import declarations as attribution_declarations
+    from kizuna.incidents.extensions import declarations as incident_declarations
+
+    objects = [
+        kizuna_identity(),
+        audience_extension_definition(),
+        *incident_declarations(),
+        *attribution_declarations(),
+    ]
     return frozenset(
         hashlib.sha256(orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)).hexdigest()
-        for obj in (kizuna_identity(), audience_extension_definition())
+        for obj in objects
     )
-
-
-_PLATFORM = _platform_declarations()
 
 
 def _check_creator(subject: Subject, cand: _Candidate) -> None:
@@ -323,7 +334,7 @@ def _check_creator(subject: Subject, cand: _Candidate) -> None:
     if (
         creator is None
         or subject.remote
-        or cand.content_hash in _PLATFORM
+        or cand.content_hash in _platform()
         or cand.stix_id in WELL_KNOWN
     ):
         # Standard TLP/PAP definitions are stored in their canonical form, whoever sends them.
@@ -375,7 +386,7 @@ def _check_revocation(
 
 
 def _shared_declaration(conn: Connection, cand: _Candidate) -> bool:
-    if cand.content_hash in _PLATFORM or cand.stix_id in WELL_KNOWN:
+    if cand.content_hash in _platform() or cand.stix_id in WELL_KNOWN:
         return True
     if cand.stix_type != "marking-definition":
         return False

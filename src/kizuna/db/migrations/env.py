@@ -6,8 +6,10 @@ from alembic import context
 from sqlalchemy import Engine
 
 import kizuna.access.models
+import kizuna.attribution.models
 import kizuna.audit.models
 import kizuna.federation.models
+import kizuna.incidents.models
 import kizuna.store.models
 import kizuna.taxii.models  # noqa: F401  (register the tables)
 from kizuna.db.base import metadata
