@@ -18,16 +18,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from kizuna.access import service as access
 from kizuna.access.subject import Role, Subject
 from kizuna.access.tlp import TLP2_MARKINGS, Tlp, audience_marking
 from kizuna.attribution import repository
+from kizuna.attribution.content import tlp_of
 from kizuna.attribution.extensions import CAMPAIGN_EXTENSION_ID
 from kizuna.audit.log import record
 from kizuna.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
 from kizuna.stix.timestamps import format_timestamp, now_micros, parse_timestamp
+from kizuna.store.models import markings
 
 __all__ = ["KINDS", "Entry", "add_entry", "create", "entries_of", "get", "list_campaigns"]
 
@@ -145,6 +147,47 @@ def entries_of(grouping: dict[str, Any]) -> list[dict[str, str]]:
     return list(body.get("entries") or [])
 
 
+def _readership(conn: Connection, obj: dict[str, Any]) -> tuple[Tlp | None, frozenset[str]]:
+    """An object's TLP label and audience (the intersection of its audience markings)."""
+    audience: frozenset[str] | None = None
+    for ref in obj.get("object_marking_refs") or ():
+        stored = conn.execute(
+            select(markings.c.audience).where(markings.c.stix_id == ref)
+        ).scalar_one_or_none()
+        if stored is not None:
+            members = frozenset(orjson.loads(stored))
+            audience = members if audience is None else audience & members
+    return tlp_of(obj), audience or frozenset()
+
+
+def _check_shareable(conn: Connection, who: Subject, grouping: dict[str, Any], ref: str) -> None:
+    """An entry may name only an object that the keeper can read and that everyone who
+    can read the campaign may read too: the record would otherwise hand its id (and that
+    it exists) to readers the object is hidden from, e.g. a draft attribution's."""
+    found = repository.latest(conn, who, ids=[ref]).get(ref)
+    if found is None:
+        raise InvalidInput(f"{ref} is not found, or not visible to you")
+    label, audience = _readership(conn, found.obj)
+    campaign_label, readers = _readership(conn, grouping)
+    assert campaign_label is not None
+    if label is Tlp.CLEAR:
+        return
+    if label is Tlp.GREEN and campaign_label >= Tlp.GREEN:
+        return
+    owner = str(found.obj.get("created_by_ref", ""))
+    if (
+        label in (Tlp.AMBER, Tlp.AMBER_STRICT)
+        and campaign_label >= Tlp.AMBER
+        and readers <= audience | {owner}
+    ):
+        return
+    raise InvalidInput(
+        f"{ref} is {label.label if label is not None else 'unmarked'} and this campaign record "
+        f"is {campaign_label.label}: some of the record's readers may not read it; name a "
+        "published (TLP:CLEAR) object instead"
+    )
+
+
 def add_entry(
     conn: Connection, *, subject: Subject, campaign_id: str, entry: Entry
 ) -> dict[str, Any]:
@@ -153,8 +196,11 @@ def add_entry(
     found = _find(conn, subject, campaign_id)
     if found.obj.get("created_by_ref") != subject.identity_id:
         raise Forbidden("only the organisation that keeps this campaign record may add to it")
+    checked = entry.checked()
+    if entry.ref is not None:
+        _check_shareable(conn, subject, found.obj, entry.ref)
     new: dict[str, Any] = orjson.loads(orjson.dumps(found.obj))
-    entries = sorted([*entries_of(new), entry.checked()], key=lambda e: (e["date"], e["title"]))
+    entries = sorted([*entries_of(new), checked], key=lambda e: (e["date"], e["title"]))
     new["extensions"][CAMPAIGN_EXTENSION_ID]["entries"] = entries
     new["object_refs"] = _refs(new, entries)
     new["modified"] = repository.stamp_after(str(found.obj["modified"]))

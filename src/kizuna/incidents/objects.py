@@ -227,9 +227,9 @@ def requests_in(
 ) -> list[RequestView]:
     ids = (request_id,) if request_id else ()
     versions: dict[str, list[dict[str, Any]]] = {}
-    for obj in read_objects(
-        conn, subject, collection, types=(REQUEST_TYPE,), ids=ids, every_version=True
-    ):
+    # The newest version only: one the subject may not read hides the request, rather than
+    # an older version shown as if current (as TAXII's match[version]=last).
+    for obj in read_objects(conn, subject, collection, types=(REQUEST_TYPE,), ids=ids):
         if incident_id is None or obj.get("incident_ref") == incident_id:
             versions.setdefault(obj["id"], []).append(obj)
     if not versions:

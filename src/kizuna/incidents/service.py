@@ -240,6 +240,9 @@ def show_incident(
     now_us: int | None = None,
 ) -> IncidentDetail:
     collection = readable_collection(conn, subject, collection_id)
+    # Judged on the newest version, as TAXII's match[version]=last is: one the subject may
+    # not read hides the incident, rather than an older version shown as if current.
+    current = incident_in(conn, subject, collection, incident_id)
     versions = tuple(
         sorted(
             (
@@ -256,7 +259,7 @@ def show_incident(
             key=lambda f: parse_timestamp(f.version),
         )
     )
-    if not versions:
+    if not versions or versions[-1].version != current.version:
         raise NotFound(f"no incident {incident_id} in this collection")
     requests = requests_in(conn, subject, collection, sla, now_us, incident_id=incident_id)
     return IncidentDetail(incident=versions[-1], versions=versions, requests=tuple(requests))
