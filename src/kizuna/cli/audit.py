@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import orjson
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from kizuna.audit.log import entries, verify
-from kizuna.cli.common import err, friendly, ready_engine, settings
+from kizuna.cli.common import err, friendly, listing_console, ready_engine, settings
 from kizuna.db.engine import read_transaction
 
 app = typer.Typer(help="Read and verify the audit log.", no_args_is_help=True)
@@ -51,10 +50,7 @@ def show(
             e.subject_id or "",
             escape(orjson.dumps(e.details).decode()),
         )
-    out = Console()
-    if not out.is_terminal:
-        out = Console(width=max(out.width, 200))
-    out.print(table)
+    listing_console(width=200).print(table)
 
 
 @app.command("verify")

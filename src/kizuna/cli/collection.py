@@ -8,7 +8,7 @@ from rich.table import Table
 from kizuna.access import service
 from kizuna.access.subject import Role
 from kizuna.access.tlp import Tlp
-from kizuna.cli.common import err, friendly, ready_engine, settings
+from kizuna.cli.common import err, friendly, listing_console, ready_engine, settings
 from kizuna.errors import InvalidInput
 from kizuna.store import collections
 
@@ -70,4 +70,4 @@ def list_() -> None:
     table = Table("id", "title", "default TLP", "public")
     for collection_id, title, tlp, public in rows:
         table.add_row(collection_id, title, tlp.label, str(public))
-    err.print(table)
+    listing_console(stderr=True).print(table)

@@ -23,6 +23,15 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+def listing_console(*, stderr: bool = False, width: int = 240) -> Console:
+    """A console for tables: the terminal's width, or, when output is piped or captured,
+    wide enough that ids and timestamps stay whole (and scripts can find them)."""
+    console = Console(stderr=stderr)
+    if console.is_terminal:
+        return console
+    return Console(stderr=stderr, width=max(console.width, width))
+
+
 def settings() -> Settings:
     return Settings()
 

@@ -13,14 +13,13 @@ import json
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from kizuna.access import service
 from kizuna.access.subject import Role, Subject
-from kizuna.cli.common import err, friendly, ready_engine, settings
+from kizuna.cli.common import err, friendly, listing_console, ready_engine, settings
 from kizuna.db.engine import read_transaction
 from kizuna.errors import InvalidInput
 from kizuna.hunt.columnar import FileProgress
@@ -149,10 +148,7 @@ def hunt(
             f"{len(outcome.invalid_indicators)} indicator pattern(s) could not be used: skipped"
         )
 
-    out = Console()
-    if not out.is_terminal:
-        # Piped or captured: wide enough that ids and timestamps stay whole.
-        out = Console(width=max(out.width, 180))
+    out = listing_console(width=180)
     table = Table("indicator", "name", "count", "first seen", "last seen", title="Hunt matches")
     table.columns[0].overflow = "fold"
     for column in table.columns[3:]:

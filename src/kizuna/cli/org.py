@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from kizuna.access import service
-from kizuna.cli.common import err, friendly, ready_engine, settings
+from kizuna.cli.common import friendly, listing_console, ready_engine, settings
 from kizuna.errors import InvalidInput
 
 _IDENTITY = re.compile(r"^identity--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -55,4 +55,4 @@ def list_() -> None:
     table = Table("name", "identity", "country", "sector", "remote")
     for org in orgs:
         table.add_row(org.name, org.identity_id, org.country, org.sector or "", str(org.remote))
-    err.print(table)
+    listing_console(stderr=True).print(table)

@@ -8,11 +8,10 @@ import threading
 from types import FrameType
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from kizuna.cli.common import err, friendly, ready_engine, settings
+from kizuna.cli.common import err, friendly, listing_console, ready_engine, settings
 from kizuna.db.engine import read_transaction, write_transaction
 from kizuna.errors import InvalidInput
 from kizuna.federation import peers as registry
@@ -110,10 +109,7 @@ def list_() -> None:
                     _ago(link.last_success_us, now),
                     escape(link.last_error or peer.last_error or ""),
                 )
-    out = Console()
-    if not out.is_terminal:
-        out = Console(width=max(out.width, 320))
-    out.print(table)
+    listing_console(width=320).print(table)
 
 
 @app.command("remove")

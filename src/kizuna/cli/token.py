@@ -9,7 +9,7 @@ from rich.table import Table
 
 from kizuna.access import service
 from kizuna.access.subject import Role
-from kizuna.cli.common import err, friendly, ready_engine, settings
+from kizuna.cli.common import err, friendly, listing_console, ready_engine, settings
 from kizuna.errors import InvalidInput
 from kizuna.stix.timestamps import format_timestamp, now_micros, parse_timestamp
 
@@ -86,4 +86,4 @@ def list_() -> None:
             format_timestamp(t.expires_us) if t.expires_us else "never",
             state,
         )
-    err.print(table)
+    listing_console(stderr=True).print(table)
