@@ -293,6 +293,8 @@ def test_refusals(hunt_node: HuntNode, tmp_path: Path) -> None:
         _error(water.put("/telemetry/escape.jsonl", content=b"{}"), 400)  # a link: not replaced
         assert outside.read_bytes() == _events(ADDRESSES["red"])
 
+        # A file that exists, so each refusal below is about the one thing changed.
+        assert water.put("/telemetry/dns/events.jsonl", content=_events()).status_code in (200, 201)
         good = {"files": ["dns/events.jsonl"]}
         for change, status, message in [
             ({"engine": "hadoop"}, 400, "unknown engine 'hadoop'"),
@@ -308,7 +310,9 @@ def test_refusals(hunt_node: HuntNode, tmp_path: Path) -> None:
             assert message in _error(water.post("/hunts", json={**good, **change}), status)
         assert "not valid JSON" in _error(water.post("/hunts", content=b"{nope"), 400)
         assert "no hunt" in _error(water.get(f"/hunts/{uuid.uuid4()}"), 404)
-        (job,) = [j for j in water.get("/hunts").json()["hunts"] if j["state"] == "done"][:1]
+        started = water.post("/hunts", json=good)
+        assert started.status_code == 202, started.text
+        job = _wait(water, started.headers["location"])
         _error(water.get(f"/hunts/{job['id']}/report", params={"format": "xml"}), 400)
 
         # Too large: refused from Content-Length, or while streaming; nothing half-written.

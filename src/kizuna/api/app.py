@@ -62,6 +62,7 @@ def create_app(
     app.include_router(hunts.router)
     app.include_router(peers.router)
     app.include_router(attribution.router)
+    attribution.ensure_node_key(node)
     app.include_router(incidents.router)
 
     @app.get("/healthz", include_in_schema=False)

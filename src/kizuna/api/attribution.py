@@ -31,7 +31,7 @@ from kizuna.db.engine import read_transaction, write_transaction
 from kizuna.errors import Forbidden, NotFound, Unauthenticated
 from kizuna.stix.timestamps import format_timestamp
 
-__all__ = ["router"]
+__all__ = ["ensure_node_key", "router"]
 
 router = APIRouter(prefix="/api/v1", tags=["attribution"])
 STIX_JSON = "application/stix+json;version=2.1"
@@ -331,10 +331,20 @@ def download_bundle(
 
 @router.get("/node/identity")
 def node_identity(here: Node = Depends(node)) -> dict[str, Any]:
-    """This node's STIX identity (system) with its public signing keys, as JWKs."""
+    """This node's STIX identity (system) with its public signing keys, as JWKs. A read:
+    the node's first key is made when the application starts (:func:`ensure_node_key`)."""
+    with read_transaction(here.engine) as conn:
+        found = keys.public_keys(conn)
+    if not found:
+        raise NotFound("this node has no signing key yet")
+    return keys.node_identity(here.settings.node_name, found)
+
+
+def ensure_node_key(here: Node) -> None:
+    """Make the node's first signing key if it has none (at start-up, by the operator's
+    process, so that no anonymous request ever writes)."""
     with write_transaction(here.engine) as conn:
         keys.active_key(conn, secret_key=here.secret)
-        return keys.node_identity(here.settings.node_name, keys.public_keys(conn))
 
 
 @router.post("/node/keys/rotate")

@@ -55,6 +55,7 @@ from kizuna.hunt.run import (
     records_csv,
     run_hunt,
 )
+from kizuna.process import dead_here, owner_tag
 from kizuna.stix.timestamps import format_timestamp, now_micros, parse_timestamp
 from kizuna.store.collections import list_collections
 from kizuna.store.models import hunt_jobs
@@ -339,14 +340,23 @@ def _result(outcome: HuntOutcome) -> dict[str, Any]:
 
 
 def recover_interrupted(engine: Engine) -> int:
-    """Mark jobs a previous process left queued or running as failed; how many there were."""
+    """Mark jobs left queued or running by a server process of this host that no longer runs
+    as failed; how many there were. Jobs of live processes (sibling workers) and of other
+    hosts are left alone."""
     with write_transaction(engine) as conn:
-        done = conn.execute(
-            update(hunt_jobs)
-            .where(hunt_jobs.c.state.in_(("queued", "running")))
-            .values(state="failed", error=INTERRUPTED, finished_us=now_micros())
-        )
-    return int(done.rowcount or 0)
+        unfinished = conn.execute(
+            select(hunt_jobs.c.id, hunt_jobs.c.runner).where(
+                hunt_jobs.c.state.in_(("queued", "running"))
+            )
+        ).all()
+        gone = [r.id for r in unfinished if r.runner is None or dead_here(r.runner)]
+        if gone:
+            conn.execute(
+                update(hunt_jobs)
+                .where(hunt_jobs.c.id.in_(gone))
+                .values(state="failed", error=INTERRUPTED, finished_us=now_micros())
+            )
+    return len(gone)
 
 
 def _runner(request: Request) -> HuntRunner:
@@ -474,6 +484,7 @@ def start_hunt(
                 org_id=who.org_id,
                 token_id=who.token_id,
                 state="queued",
+                runner=owner_tag(),
                 request=orjson.dumps(asked).decode(),
                 files_total=len(body.files),
                 files_done=0,

@@ -25,8 +25,6 @@ syncs it; a lease held by a process that died on this host is taken over at once
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -44,6 +42,7 @@ from kizuna.errors import Forbidden, KizunaError, NotFound
 from kizuna.federation.client import PeerError, Status, TaxiiClient
 from kizuna.federation.models import deliveries, peer_links, peers, provenance
 from kizuna.federation.peers import PULL, Link, Peer, get_peer, list_peers, peer_token
+from kizuna.process import dead_here, owner_tag
 from kizuna.stix.timestamps import format_timestamp, now_micros, parse_timestamp
 from kizuna.store.collections import get_collection
 from kizuna.store.ingest import add_objects
@@ -110,38 +109,18 @@ def client_for(peer: Peer, settings: Settings, **options: Any) -> TaxiiClient:
 # --- lease ------------------------------------------------------------------------------------
 
 
-def _owner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def _dead_here(owner: str | None) -> bool:
-    """The lease belongs to a process of this host that no longer runs."""
-    if not owner:
-        return False
-    host, _, pid = owner.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
 def _acquire(db: Engine, peer_id: int) -> bool:
     now = now_micros()
     with write_transaction(db) as conn:
         row = conn.execute(
             select(peers.c.lease_until_us, peers.c.lease_owner).where(peers.c.id == peer_id)
         ).one()
-        if row.lease_until_us > now and not _dead_here(row.lease_owner):
+        if row.lease_until_us > now and not dead_here(row.lease_owner):
             return False
         conn.execute(
             update(peers)
             .where(peers.c.id == peer_id)
-            .values(lease_until_us=now + LEASE_US, lease_owner=_owner())
+            .values(lease_until_us=now + LEASE_US, lease_owner=owner_tag())
         )
     return True
 

@@ -131,6 +131,8 @@ hunt_jobs = Table(
     Column("token_id", Integer, ForeignKey("tokens.id", ondelete="CASCADE"), nullable=False),
     # queued -> running -> done | failed
     Column("state", String(16), nullable=False),
+    # host:pid of the server process that queued the job and runs it (in its own thread).
+    Column("runner", String(300), nullable=True),
     # JSON: what was asked (file names, collections, since, engine, format, store_into).
     Column("request", Text, nullable=False),
     Column("files_total", Integer, nullable=False),
