@@ -13,7 +13,7 @@ property-extensions published by kizuna's own identity under TLP:CLEAR:
 
 from __future__ import annotations
 
-from kizuna.access.tlp import KIZUNA_IDENTITY_ID, TLP2_MARKINGS, Tlp
+from kizuna.declarations import extension_definition
 
 __all__ = [
     "APPROVAL_EXTENSION_ID",
@@ -29,8 +29,6 @@ SIGNATURES_EXTENSION_ID = "extension-definition--0efb125b-4b72-4e0d-98b4-63a3a69
 APPROVAL_EXTENSION_ID = "extension-definition--89e8e7bc-20b7-4b23-9fa2-9234686fd098"
 NODE_KEYS_EXTENSION_ID = "extension-definition--22c72df1-a8ad-4aeb-ba89-e75ca052f8c1"
 CAMPAIGN_EXTENSION_ID = "extension-definition--95bc1bac-5827-4c2b-8e7f-781f47e33064"
-_DECLARED = "2026-01-01T00:00:00.000Z"
-_SCHEMAS = "https://kizuna.invalid/schemas/"
 
 _TEXT: dict[str, tuple[str, str, str]] = {
     ATTRIBUTION_EXTENSION_ID: (
@@ -78,19 +76,6 @@ _TEXT: dict[str, tuple[str, str, str]] = {
 def declarations() -> list[dict[str, object]]:
     """The extension-definition objects, as any node publishes them."""
     return [
-        {
-            "type": "extension-definition",
-            "spec_version": "2.1",
-            "id": extension_id,
-            "created": _DECLARED,
-            "modified": _DECLARED,
-            "created_by_ref": KIZUNA_IDENTITY_ID,
-            "name": name,
-            "description": description,
-            "schema": _SCHEMAS + schema,
-            "version": "1.0.0",
-            "extension_types": ["property-extension"],
-            "object_marking_refs": [TLP2_MARKINGS[Tlp.CLEAR]],
-        }
+        extension_definition(extension_id, name, description, schema, "property-extension")
         for extension_id, (name, description, schema) in _TEXT.items()
     ]

@@ -17,7 +17,7 @@ from kizuna.errors import Conflict, Forbidden
 from kizuna.stix.timestamps import format_timestamp, now_micros, parse_timestamp
 from kizuna.store.collections import Collection, get_collection, list_collections
 from kizuna.store.ingest import add_objects
-from kizuna.store.query import Filters, VersionMatch, read_page
+from kizuna.store.query import Filters, VersionMatch, read_all
 
 __all__ = [
     "Found",
@@ -41,25 +41,6 @@ class Found:
     version_us: int
 
 
-def _pages(
-    conn: Connection, subject: Subject, collection: Collection, filters: Filters
-) -> Iterable[Any]:
-    after: int | None = None
-    while True:
-        page = read_page(
-            conn,
-            subject=subject,
-            collection=collection,
-            filters=filters,
-            after_us=after,
-            limit=_PAGE,
-        )
-        yield from page.rows
-        if not page.more or not page.rows:
-            return
-        after = page.rows[-1].date_added_us
-
-
 def latest(
     conn: Connection, subject: Subject, *, ids: Iterable[str] = (), types: Iterable[str] = ()
 ) -> dict[str, Found]:
@@ -74,7 +55,7 @@ def latest(
             continue
         for chunk in chunks:
             filters = Filters(ids=chunk, types=kinds, versions=VersionMatch.latest())
-            for row in _pages(conn, subject, collection, filters):
+            for row in read_all(conn, subject=subject, collection=collection, filters=filters):
                 version = parse_timestamp(row.version) if row.version else 0
                 held = found.get(row.stix_id)
                 if held is None or held.version_us < version:

@@ -14,7 +14,7 @@ They are published by kizuna's own identity under TLP:CLEAR, like the audience m
 
 from __future__ import annotations
 
-from kizuna.access.tlp import KIZUNA_IDENTITY_ID, TLP2_MARKINGS, Tlp
+from kizuna.declarations import extension_definition
 
 __all__ = [
     "INCIDENT_EXTENSION_ID",
@@ -31,33 +31,12 @@ REQUEST_EXTENSION_ID = "extension-definition--94b45883-72f5-4d84-83e6-a517332716
 RESPONSE_EXTENSION_ID = "extension-definition--7ab7ce12-cef5-42b5-90d2-7c5d1ed9a8f6"
 REQUEST_TYPE = "x-kizuna-assistance-request"
 RESPONSE_TYPE = "x-kizuna-assistance-response"
-_DECLARED = "2026-01-01T00:00:00.000Z"
-_SCHEMAS = "https://kizuna.invalid/schemas/"
-
-
-def _definition(
-    extension_id: str, name: str, description: str, schema: str, kind: str
-) -> dict[str, object]:
-    return {
-        "type": "extension-definition",
-        "spec_version": "2.1",
-        "id": extension_id,
-        "created": _DECLARED,
-        "modified": _DECLARED,
-        "created_by_ref": KIZUNA_IDENTITY_ID,
-        "name": name,
-        "description": description,
-        "schema": _SCHEMAS + schema,
-        "version": "1.0.0",
-        "extension_types": [kind],
-        "object_marking_refs": [TLP2_MARKINGS[Tlp.CLEAR]],
-    }
 
 
 def declarations() -> list[dict[str, object]]:
     """The three extension-definition objects, as any node publishes them."""
     return [
-        _definition(
+        extension_definition(
             INCIDENT_EXTENSION_ID,
             "kizuna incident properties",
             "A property-extension on incident: 'category' (UK NCSC scale 1-6), "
@@ -69,7 +48,7 @@ def declarations() -> list[dict[str, object]]:
             "incident.json",
             "property-extension",
         ),
-        _definition(
+        extension_definition(
             REQUEST_EXTENSION_ID,
             "kizuna assistance request",
             f"Declares {REQUEST_TYPE}: a request for help with an incident addressed to a "
@@ -79,7 +58,7 @@ def declarations() -> list[dict[str, object]]:
             "assistance-request.json",
             "new-sdo",
         ),
-        _definition(
+        extension_definition(
             RESPONSE_EXTENSION_ID,
             "kizuna assistance response",
             f"Declares {RESPONSE_TYPE}: the addressee's answer to an assistance request: "
