@@ -50,7 +50,7 @@ def show(
             e.subject_id or "",
             escape(orjson.dumps(e.details).decode()),
         )
-    listing_console(width=200).print(table)
+    listing_console(width=320).print(table)
 
 
 @app.command("verify")
