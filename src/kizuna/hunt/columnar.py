@@ -432,9 +432,45 @@ def _typed_sql(
         if (check := _typed_ok(f.kind, expr, column)) is not None
     ]
     ok = " AND ".join(checks) or "true"
+    if source.startswith("read_parquet"):
+        return _wide_sql(exprs, source, row, ok, owners), owners
     columns = "".join(f", {e} AS c{n}" for n, e in enumerate(exprs))
     inputs = f"(SELECT {row} AS row, NULL::VARCHAR AS line, {ok} AS ok{columns} FROM {source})"
     return _long_sql([f"c{n}" for n in range(len(exprs))], inputs, "ok", owners), owners
+
+
+def _wide_sql(
+    exprs: Sequence[str], source: str, row: str, ok: str, owners: Sequence[_Field]
+) -> str:
+    """The Parquet form of :func:`_long_sql`, with the same result rows: one hash join per
+    column (each reads only its own column of the file) instead of one long relation of
+    every value, then the suspect rows and the clean count; the union is small, so grouping
+    it to one row per (indicator, row) is cheap."""
+    parts: list[str] = []
+    for n, (expr, owner) in enumerate(zip(exprs, owners, strict=True)):
+        text = "s"
+        if owner.kind == "int":
+            text = "coalesce(CAST(TRY_CAST(trim(s) AS HUGEINT) AS VARCHAR), s)"
+        values = f"SELECT {row} AS row, {expr} AS s FROM {source}"
+        if owner.kind in ("value", "ref"):
+            values = (
+                "SELECT row, unnest(CASE WHEN starts_with(s, '[') AND json_valid(s) "
+                "THEN list_append(json_extract_string(s, '$[*]'), s) ELSE [s] END) AS s "
+                f"FROM ({values})"
+            )
+        parts.append(
+            f"SELECT k.ind, t.row AS r FROM (SELECT row, {text} AS s FROM ({values})) AS t "
+            f"JOIN hunt_keys AS k ON k.i = {n} AND k.raw = t.s"
+        )
+    parts.append(
+        f"SELECT {SUSPECT} AS ind, {row} AS r FROM {source} WHERE NOT coalesce({ok}, false)"
+    )
+    union = " UNION ALL ".join(parts)
+    return f"""
+SELECT ind, r, NULL::VARCHAR, count(*) FROM ({union}) GROUP BY 1, 2
+UNION ALL
+SELECT {CLEAN}, 0, NULL::VARCHAR, count(*) FROM {source} WHERE coalesce({ok}, false)
+"""
 
 
 def _source_sql(fmt: str) -> str:
