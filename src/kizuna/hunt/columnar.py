@@ -147,13 +147,16 @@ class Scan:
 
     ``pairs``: distinct (indicator index, row) candidates; ``suspects``: rows the reader may
     reject or skip (checked in Python); ``clean``: how many other rows there are (each one an
-    event); ``lines``: for JSON lines, the text of every candidate and suspect row.
+    event); ``lines``: for JSON lines, the text of every candidate and suspect row;
+    ``records``: when the stage read them in its pass, the records of those rows (as the
+    reader sees them), so the file need not be read again.
     """
 
     pairs: list[tuple[int, int]]
     suspects: list[int]
     clean: int
     lines: dict[int, str] | None = None
+    records: dict[int, dict[str, Any]] | None = None
 
 
 #: a candidate stage: one file (path, format) -> its scan, or ``None`` for the Python path
@@ -411,10 +414,12 @@ def _resolve(types: dict[str, Any], name: str) -> list[tuple[str, Any]]:
     return found
 
 
-def _typed_sql(
-    source: str, row: str, plan: ScanPlan, types: dict[str, Any]
-) -> tuple[str, list[_Field]] | None:
-    """The candidate query of a CSV or Parquet file (``None``: list columns, use Python)."""
+def _typed_parts(
+    plan: ScanPlan, types: dict[str, Any]
+) -> tuple[list[str], list[_Field], str] | None:
+    """The joined value texts of a CSV or Parquet file (SQL over its columns), the field of
+    each, and the SQL condition that the reader accepts the record (``None``: list columns
+    carry keys, use Python)."""
     exprs: list[str] = []
     owners: list[_Field] = []
     for f in plan.joined:
@@ -431,46 +436,58 @@ def _typed_sql(
         for expr, column in _resolve(types, f.name)
         if (check := _typed_ok(f.kind, expr, column)) is not None
     ]
-    ok = " AND ".join(checks) or "true"
-    if source.startswith("read_parquet"):
-        return _wide_sql(exprs, source, row, ok, owners), owners
+    return exprs, owners, " AND ".join(checks) or "true"
+
+
+def _typed_sql(
+    source: str, row: str, plan: ScanPlan, types: dict[str, Any]
+) -> tuple[str, list[_Field]] | None:
+    """The candidate query of a CSV file (``None``: list columns, use Python)."""
+    parts = _typed_parts(plan, types)
+    if parts is None:
+        return None
+    exprs, owners, ok = parts
     columns = "".join(f", {e} AS c{n}" for n, e in enumerate(exprs))
     inputs = f"(SELECT {row} AS row, NULL::VARCHAR AS line, {ok} AS ok{columns} FROM {source})"
     return _long_sql([f"c{n}" for n in range(len(exprs))], inputs, "ok", owners), owners
 
 
-def _wide_sql(
-    exprs: Sequence[str], source: str, row: str, ok: str, owners: Sequence[_Field]
-) -> str:
-    """The Parquet form of :func:`_long_sql`, with the same result rows: one hash join per
-    column (each reads only its own column of the file) instead of one long relation of
-    every value, then the suspect rows and the clean count; the union is small, so grouping
-    it to one row per (indicator, row) is cheap."""
-    parts: list[str] = []
+def _join_text(expr: str, owner: _Field) -> str:
+    """``expr`` (a value text) as the key table spells it: integer texts as digits."""
+    if owner.kind == "int":
+        return f"coalesce(CAST(TRY_CAST(trim({expr}) AS HUGEINT) AS VARCHAR), {expr})"
+    return expr
+
+
+def _parquet_candidates(exprs: Sequence[str], owners: Sequence[_Field], ok: str) -> tuple[str, str]:
+    """The Parquet scan, in two statements over one read of the file.
+
+    The first keeps the rows the stage must return (every row the reader may reject, every
+    row with a value in the key table, every value or ref field that may be a JSON array)
+    in ``hunt_cand``, with the whole record as the struct ``rec``: the reader's code turns
+    those into events without a second read of the file. Each value is tested with a
+    semi-join against its own keys, which reads only the columns the joins and checks
+    need. The second is :func:`_long_sql` over ``hunt_cand``: the candidate pairs and the
+    suspects, with the same result rows as for other formats (its clean count covers only
+    the kept rows; the caller takes the file's row count from the Parquet footer)."""
+    hits: list[str] = []
     for n, (expr, owner) in enumerate(zip(exprs, owners, strict=True)):
-        text = "s"
-        if owner.kind == "int":
-            text = "coalesce(CAST(TRY_CAST(trim(s) AS HUGEINT) AS VARCHAR), s)"
-        values = f"SELECT {row} AS row, {expr} AS s FROM {source}"
+        hits.append(f"{_join_text(expr, owner)} IN (SELECT raw FROM hunt_keys WHERE i = {n})")
         if owner.kind in ("value", "ref"):
-            values = (
-                "SELECT row, unnest(CASE WHEN starts_with(s, '[') AND json_valid(s) "
-                "THEN list_append(json_extract_string(s, '$[*]'), s) ELSE [s] END) AS s "
-                f"FROM ({values})"
-            )
-        parts.append(
-            f"SELECT k.ind, t.row AS r FROM (SELECT row, {text} AS s FROM ({values})) AS t "
-            f"JOIN hunt_keys AS k ON k.i = {n} AND k.raw = t.s"
-        )
-    parts.append(
-        f"SELECT {SUSPECT} AS ind, {row} AS r FROM {source} WHERE NOT coalesce({ok}, false)"
+            hits.append(f"starts_with({expr}, '[')")
+    keep = " OR ".join([f"NOT coalesce({ok}, false)", *hits])
+    columns = "".join(f", {e} AS c{n}" for n, e in enumerate(exprs))
+    create = (
+        "CREATE OR REPLACE TEMP TABLE hunt_cand AS SELECT file_row_number + 1 AS row, "
+        f"coalesce({ok}, false) AS ok, hunt_record AS rec{columns} "
+        f"FROM {_source_sql('parquet')} AS hunt_record WHERE {keep}"
     )
-    union = " UNION ALL ".join(parts)
-    return f"""
-SELECT ind, r, NULL::VARCHAR, count(*) FROM ({union}) GROUP BY 1, 2
-UNION ALL
-SELECT {CLEAN}, 0, NULL::VARCHAR, count(*) FROM {source} WHERE coalesce({ok}, false)
-"""
+    inputs = (
+        "(SELECT row, NULL::VARCHAR AS line, ok"
+        + "".join(f", c{n}" for n in range(len(exprs)))
+        + " FROM hunt_cand)"
+    )
+    return create, _long_sql([f"c{n}" for n in range(len(exprs))], inputs, "ok", owners)
 
 
 def _source_sql(fmt: str) -> str:
@@ -522,6 +539,8 @@ class _DuckStage:
             else:
                 rel = con.sql(f"SELECT * FROM {_source_sql(fmt)}", params=params)
                 types = dict(zip(rel.columns, rel.types, strict=True))
+                if fmt == "parquet":
+                    return self._parquet(params, types)
                 if fmt == "csv" and len(types) < 3:
                     return None  # one column: a blank line is a record to DuckDB
                 row = "ordinality + 1" if fmt == "csv" else "file_row_number + 1"
@@ -535,6 +554,30 @@ class _DuckStage:
             if fmt == "csv":
                 return None  # rows that do not fit the header: the reader counts them
             raise InvalidInput(f"cannot read {path} as {fmt}: {exc}") from None
+
+    def _parquet(self, params: dict[str, str], types: dict[str, Any]) -> Scan | None:
+        """One read of a Parquet file (see :func:`_parquet_candidates`)."""
+        parts = _typed_parts(self._plan, types)
+        if parts is None:
+            return None
+        exprs, owners, ok = parts
+        self._key_table(owners)
+        create, query = _parquet_candidates(exprs, owners, ok)
+        con = self._con
+        con.execute(create, params)
+        scan = scan_result(con.execute(query).fetchall())
+        counted = con.execute(f"SELECT count(*) FROM {_source_sql('parquet')}", params).fetchone()
+        scan.clean = int(counted[0] if counted else 0) - len(scan.suspects)
+        wanted = sorted({r for _, r in scan.pairs} | set(scan.suspects))
+        scan.records = {}
+        for row, record in con.execute(
+            "SELECT row, rec FROM hunt_cand WHERE row IN (SELECT unnest($rows::BIGINT[]))",
+            {"rows": wanted},
+        ).fetchall():
+            record.pop("file_row_number", None)
+            scan.records[int(row)] = record
+        con.execute("DROP TABLE hunt_cand")
+        return scan
 
     def _key_table(self, owners: Sequence[_Field]) -> None:
         """``hunt_keys(ind, i, raw)``: the keys each value index ``i`` of this file can meet."""
@@ -649,6 +692,8 @@ def _settle(
         for number in wanted:
             sink = stats if number in suspects else ReadStats()
             records[number] = reader.json_line(source, number, text(number), sink)
+    elif scan.records is not None:
+        records.update(scan.records)
     else:
         records.update(_typed_records(con, path, fmt, wanted))
     events: dict[int, HuntEvent] = {}
