@@ -248,3 +248,42 @@ def test_store_into_needs_write_access(world: World, engine: Engine) -> None:
             subject=reader,
             request=HuntRequest(files=[Path("x.jsonl")], store_into=world.intel),
         )
+
+
+def test_observed_data_shows_the_matched_events(world: World, tmp_path: Path) -> None:
+    """The SCOs a sighting's observed-data names are those of the events that matched, from
+    a JSON lines file and a Parquet file alike (taken from the hunt, not a second read)."""
+    import duckdb
+
+    from kizuna.hunt.readers import _value_id
+
+    green = ADDRESSES["green"]
+    jsonl = _telemetry(tmp_path / "a.jsonl", [green, "192.0.2.9"])
+    parquet = tmp_path / "b.parquet"
+    duckdb.sql(
+        "SELECT '2026-03-02T00:00:00Z' AS \"@timestamp\", "
+        f"{{'ip': '{green}'}} AS destination, {{'ip': '10.9.8.7'}} AS source"
+    ).write_parquet(str(parquet))
+    outcome = run_hunt(
+        world.engine, world.water, HuntRequest(files=[jsonl, parquet], store_into=world.intel)
+    )
+    assert outcome.stored["observed-data"] == 1
+    with read_transaction(world.engine) as conn:
+        collection = get_collection(conn, world.water, world.intel)
+        bodies = [
+            orjson.loads(r.body)
+            for r in read_page(
+                conn,
+                subject=world.water,
+                collection=collection,
+                filters=Filters(types=("observed-data", "ipv4-addr")),
+                after_us=None,
+                limit=50,
+            ).rows
+        ]
+    observed = next(b for b in bodies if b["type"] == "observed-data")
+    addresses = {b["id"]: b["value"] for b in bodies if b["type"] == "ipv4-addr"}
+    shown = {addresses[ref] for ref in observed["object_refs"] if ref in addresses}
+    assert shown == {green, "10.9.8.7"}  # the matched events' addresses, not 192.0.2.9
+    assert _value_id("ipv4-addr", green) in observed["object_refs"]
+    assert observed["number_observed"] == 2

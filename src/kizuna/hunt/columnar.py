@@ -103,6 +103,9 @@ class ColumnarReport(HuntReport):
     file name, as ``Event.source``). ``sql_seconds``: time in the engine's candidate stage."""
 
     file_matches: dict[str, list[Match]] = field(default_factory=dict)
+    #: per file (in the order given): every matched event by row, as the reader built it, so
+    #: sightings can show what was seen without reading the files again
+    matched_events: list[dict[int, HuntEvent]] = field(default_factory=list)
     sql_seconds: float = 0.0
     prepare_seconds: float = 0.0
 
@@ -891,6 +894,7 @@ def hunt_files(
             matches.append(_match(prepared[index].indicator.indicator_id, events))
             merged.setdefault(index, []).extend(events)
         report.file_matches[name] = matches
+        report.matched_events.append({e.row: e for events in found.values() for e in events})
     for index in sorted(merged):
         report.matches.append(_match(prepared[index].indicator.indicator_id, merged[index]))
     return report

@@ -35,7 +35,7 @@ from kizuna.federation.peers import PUSH, list_peers
 from kizuna.federation.sync import sync_peer
 from kizuna.hunt.columnar import FileProgress, hunt_files
 from kizuna.hunt.engine import Match
-from kizuna.hunt.readers import FORMATS, Event, FieldMapping, ReadStats, read_events
+from kizuna.hunt.readers import FORMATS, FieldMapping, ReadStats
 from kizuna.hunt.sightings import readable_indicators, sightings_for, store_sightings
 from kizuna.stix.timestamps import format_timestamp, parse_timestamp
 from kizuna.store.collections import get_collection
@@ -219,28 +219,8 @@ def records_csv(records: Sequence[Mapping[str, Any]]) -> str:
     return out.getvalue()
 
 
-def _matched_events(
-    files: Sequence[Path],
-    wanted: Mapping[int, set[int]],
-    *,
-    format: str | None,
-    mapping: FieldMapping | None,
-) -> dict[int, Event]:
-    """Read the files with matches again and keep the matched events, keyed
-    ``file index << _FILE_SHIFT | row`` (a file's rows are its events' ``line`` numbers)."""
-    kept: dict[int, Event] = {}
-    for file_index, path in enumerate(files):
-        rows = wanted.get(file_index)
-        if not rows:
-            continue
-        for event in read_events(path, format=format, mapping=mapping, stats=ReadStats()):
-            if event.line in rows:
-                kept[file_index << _FILE_SHIFT | event.line] = event
-    return kept
-
-
 def _combined(indicator_id: str, per_file: Sequence[Mapping[str, Match]]) -> Match:
-    """One match over every file, its rows keyed as in :func:`_matched_events`."""
+    """One match over every file, its rows keyed ``file index << _FILE_SHIFT | row``."""
     rows: list[int] = []
     firsts: list[int] = []
     lasts: list[int] = []
@@ -324,11 +304,11 @@ def run_hunt(
     if request.store_into is None or not report.matches:
         return outcome
 
-    wanted: dict[int, set[int]] = {}
-    for file_index, found in enumerate(per_file):
-        for m in found.values():
-            wanted.setdefault(file_index, set()).update(m.rows)
-    events = _matched_events(files, wanted, format=request.format, mapping=request.mapping)
+    events = {
+        file_index << _FILE_SHIFT | row: event
+        for file_index, by_row in enumerate(report.matched_events)
+        for row, event in by_row.items()
+    }
     producers: dict[str, Org] = {}
     if request.share_sightings:
         with read_transaction(db) as conn:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from sqlalchemy import Connection
@@ -29,7 +29,7 @@ from kizuna.access.subject import Subject
 from kizuna.access.tlp import TLP2_MARKINGS, WELL_KNOWN, Pap, Tlp, audience_marking
 from kizuna.errors import Forbidden, InvalidInput
 from kizuna.hunt.engine import HuntIndicator, Match
-from kizuna.hunt.readers import Event, _object_id
+from kizuna.hunt.readers import _object_id
 from kizuna.stix.timestamps import format_timestamp, now_micros, parse_timestamp
 from kizuna.stix.validate import validate_object
 from kizuna.store.collections import get_collection, list_collections
@@ -45,6 +45,14 @@ _MAX_COUNT = 999_999_999  # STIX 2.1 bound for number_observed and count
 _STIX_ID = re.compile(
     r"^[a-z0-9][a-z0-9-]*--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 )
+
+
+class Observed(Protocol):
+    """What a sighting shows of one matched event: its SCOs (a reader's ``Event`` or the
+    hunt's ``HuntEvent``)."""
+
+    @property
+    def scos(self) -> Sequence[Mapping[str, Any]]: ...
 
 
 # -- indicators -------------------------------------------------------------------------------
@@ -195,7 +203,7 @@ def _with_protocols(sco: dict[str, Any], by_id: Mapping[str, Mapping[str, Any]])
     sco["id"] = _object_id("network-traffic", sco)
 
 
-def _matched_scos(events: Iterable[Event], markings: list[str]) -> list[dict[str, Any]]:
+def _matched_scos(events: Iterable[Observed], markings: list[str]) -> list[dict[str, Any]]:
     """The SCOs of the matched events, deduplicated by id, STIX 2.1-valid and marked.
     SCOs that carry no STIX id (a STIX input's observed-data ``objects`` keys) get the
     readers' deterministic id; SCOs that still fail validation are left out."""
@@ -256,7 +264,7 @@ def sightings_for(
     *,
     indicator: Mapping[str, Any],
     hunter_identity_id: str,
-    events: Mapping[int, Event],
+    events: Mapping[int, Observed],
     share_with: str | None = None,
 ) -> list[dict[str, Any]]:
     """STIX 2.1 objects recording one match: the SCOs of the matched events (deterministic
