@@ -461,3 +461,89 @@ def test_single_bracket_exactness(data: st.DataObject, node: ComparisonNode) -> 
         assert hit
     if key_plan.exact:
         assert hit == matched
+
+
+# --- simple_plan: plan_keys(parse(text)) straight from the text -------------------------------
+
+_simple_types = st.sampled_from(["ipv4-addr", "domain-name", "url", "file", "x-custom", "a-"])
+_simple_paths = st.one_of(
+    st.just("value"),
+    st.sampled_from(["MD5", "SHA-1", "SHA-256", "SHA3-512", "x y.z", "a_b"]).map(
+        lambda n: f"hashes.'{n}'"
+    ),
+)
+_literal_texts = st.lists(
+    st.sampled_from([*"ab#' \\\u00e9.:/-0", "\U0001f600", "\\'", "\\\\"]), max_size=12
+).map("".join)
+
+
+def _mutated(text: str, data: st.DataObject) -> str:
+    """The text, or the text with one character inserted, dropped or replaced."""
+    how = data.draw(st.sampled_from(["same", "insert", "drop", "replace"]))
+    if how == "same" or not text:
+        return text
+    at = data.draw(st.integers(0, len(text) - 1))
+    char = data.draw(st.sampled_from(list("[]'\\ =:.aZ0-(),IN")))
+    if how == "insert":
+        return text[:at] + char + text[at:]
+    if how == "drop":
+        return text[:at] + text[at + 1 :]
+    return text[:at] + char + text[at + 1 :]
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.data(), _simple_types, _simple_paths, _literal_texts, st.sampled_from(["=", "IN"]))
+def test_simple_plan_equals_the_parsers_plan(
+    data: st.DataObject, object_type: str, path: str, literal: str, op: str
+) -> None:
+    """Whatever ``simple_plan`` plans parses, to the same keys and exactness, and is not
+    correlated; well-formed and broken texts alike (escapes, quotes, hyphens, IN, junk)."""
+    from kizuna.hunt.correlate import correlates
+    from kizuna.hunt.keys import simple_plan
+    from kizuna.patterns.parser import parse_with_grammar
+
+    escaped = literal if data.draw(st.booleans()) else literal.replace("'", "\\'")
+    operand = f"'{escaped}'" if op == "=" else f"('{escaped}')"
+    text = _mutated(f"[{object_type}:{path} {op} {operand}]", data)
+    planned = simple_plan(text)
+    if planned is None:
+        return
+    event("planned from the text")
+    pattern = parse_with_grammar(text)  # raises if simple_plan planned an invalid pattern
+    assert planned == plan_keys(pattern)
+    assert planned.exact
+    assert not correlates(pattern)
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("[ipv4-addr:value = '198.51.100.7']", Key("ipv4-addr:value", "198.51.100.7")),
+        ("[file:hashes.'SHA-256' = 'ab']", Key("file:hashes.'SHA-256'", "ab")),
+        ("[file:hashes.'MD5' = 'ab']", Key("file:hashes.MD5", "ab")),
+        ("[url:value = 'it\\'s']", Key("url:value", "it's")),
+        ("[domain-name:value = '#1']", Key("domain-name:value", "##1")),
+    ],
+)
+def test_simple_plan_examples(text: str, key: Key) -> None:
+    from kizuna.hunt.keys import simple_plan
+
+    assert simple_plan(text) == KeyPlan(frozenset({key}), exact=True)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[ipv4-addr:value = '1.2.3.4'] AND [url:value = 'x']",
+        "[ipv4-addr:value IN ('1.2.3.4')]",
+        "[ipv4-addr:value = 1]",
+        "[file:hashes.MD5 = 'ab']",
+        "[file:name = 'a.exe']",
+        "[ipv4-addr:value = '1.2.3.4'] REPEATS 2 TIMES",
+        "[ipv4-addr:value = 'a'b']",
+    ],
+)
+def test_simple_plan_leaves_the_rest_to_the_parser(text: str) -> None:
+    from kizuna.hunt.keys import simple_plan
+
+    assert simple_plan(text) is None

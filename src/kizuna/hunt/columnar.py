@@ -40,9 +40,12 @@ reader keeps the last one.
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +63,15 @@ from kizuna.hunt.engine import (
     Match,
     _observed_scos,
 )
-from kizuna.hunt.keys import Key, _names_text, plan_keys, plan_leaf_keys, sco_keys
+from kizuna.hunt.keys import (
+    Key,
+    KeyPlan,
+    _names_text,
+    plan_keys,
+    plan_leaf_keys,
+    sco_keys,
+    simple_plan,
+)
 from kizuna.hunt.readers import FieldMapping, ReadStats, read_events
 from kizuna.patterns import (
     CompiledPattern,
@@ -720,7 +731,8 @@ def _settle(
 @dataclass(slots=True)
 class _Prepared:
     indicator: HuntIndicator
-    pattern: Pattern
+    #: ``None`` for a plan read straight from the text (:func:`~kizuna.hunt.keys.simple_plan`)
+    pattern: Pattern | None
     keys: frozenset[Key]
     exact: bool
     columnar: bool
@@ -728,11 +740,17 @@ class _Prepared:
     correlation: Correlation[tuple[int, HuntEvent]] | None = None
     _compiled: CompiledPattern | None = None
 
+    @property
+    def key_types(self) -> frozenset[str]:
+        """The SCO types the keys are on (the part of each key path before ``:``)."""
+        return frozenset(k.path.split(":", 1)[0] for k in self.keys)
+
     def compiled(self) -> CompiledPattern:
         """The evaluator's closures, built on first use: an exact plan never needs them, and
         building them is most of the cost of preparing 100,000 equality indicators."""
         if self._compiled is None:
-            self._compiled = compile_pattern(self.pattern)
+            pattern = self.pattern or parse(self.indicator.pattern)
+            self._compiled = compile_pattern(pattern)
         return self._compiled
 
 
@@ -766,6 +784,26 @@ def _physical_lines(path: Path) -> int:
     return count + (tail not in (b"", b"\n"))
 
 
+@lru_cache(maxsize=1 << 17)
+def pattern_plan(text: str) -> tuple[Pattern | None, KeyPlan, bool] | None:
+    """A pattern parsed, its key plan (:func:`~kizuna.hunt.keys.plan_leaf_keys` when it
+    correlates across events, else :func:`~kizuna.hunt.keys.plan_keys`) and whether it
+    correlates; ``None``: not a valid pattern. A single equality is planned from the text
+    (:func:`~kizuna.hunt.keys.simple_plan`) and left unparsed (``None`` pattern). All three follow from the text alone and are
+    immutable, so they are kept by text: a node hunts with much the same indicators again
+    and again, and preparing 100,000 of them is otherwise the largest fixed cost of a hunt
+    (131,072 patterns kept, about 1 KB each)."""
+    simple = simple_plan(text)
+    if simple is not None:
+        return None, simple, False  # parsed only if a candidate ever needs the evaluator
+    try:
+        pattern = parse(text)
+    except PatternError:
+        return None
+    across = correlates(pattern)
+    return pattern, plan_leaf_keys(pattern) if across else plan_keys(pattern), across
+
+
 def _plan(
     indicators: Sequence[HuntIndicator], mapping: FieldMapping | None
 ) -> tuple[list[_Prepared], list[str], ScanPlan]:
@@ -778,13 +816,11 @@ def _plan(
     invalid: list[str] = []
     by_path: dict[str, tuple[list[int], list[str]]] = {}
     for indicator in indicators:
-        try:
-            pattern = parse(indicator.pattern)
-        except PatternError:
+        planned = pattern_plan(indicator.pattern)
+        if planned is None:
             invalid.append(indicator.indicator_id)
             continue
-        across = correlates(pattern)
-        plan = plan_leaf_keys(pattern) if across else plan_keys(pattern)
+        pattern, plan, across = planned
         columnar = bool(plan.keys) and all(k.path in produced for k in plan.keys)
         index = len(prepared)
         prepared.append(
@@ -794,7 +830,7 @@ def _plan(
                 plan.keys,
                 plan.exact,
                 columnar,
-                Correlation(compile_pattern(pattern)) if across else None,
+                Correlation(compile_pattern(pattern)) if across and pattern else None,
             )
         )
         if columnar:
@@ -835,6 +871,48 @@ def hunt_files(
     """
     if engine not in ENGINES:
         raise InvalidInput(f"unknown hunt engine {engine!r}; use one of {sorted(ENGINES)}")
+    with _collector_paused():
+        return _hunt_files(
+            indicators,
+            [Path(p) for p in paths],
+            format=format,
+            mapping=mapping,
+            threads=threads,
+            engine=engine,
+            spark_master=spark_master,
+            stats=stats,
+            progress=progress,
+        )
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off for the hunt: a hunt allocates hundreds of
+    thousands of long-lived objects (plans, events, SCOs) and hardly any cycles, so the collector's
+    full passes over them cost a second at 100,000 indicators and free nothing; it is
+    turned back on at the end."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def _hunt_files(
+    indicators: Sequence[HuntIndicator],
+    paths: Sequence[Path],
+    *,
+    format: str | None,
+    mapping: FieldMapping | None,
+    threads: int | None,
+    engine: str,
+    spark_master: str | None,
+    stats: ReadStats | None,
+    progress: Callable[[FileProgress], None] | None,
+) -> ColumnarReport:
     prepare_started = time.perf_counter()
     prepared, invalid, plan = _plan(indicators, mapping)
     fallback = [p for p in prepared if not p.columnar]
@@ -986,7 +1064,7 @@ def _confirm(
 ) -> None:
     """The candidate pairs that match: exact plans by their keys, others by the evaluator;
     candidates of cross-event patterns are offered to their correlation instead."""
-    offered: dict[int, set[Key]] = {}
+    offered: dict[tuple[int, str], set[Key]] = {}
     for ind, r in sorted(scan.pairs):
         event = events.get(r)
         if event is None:
@@ -998,12 +1076,10 @@ def _confirm(
             item.correlation.offer((file.number, event), obs, file.position(event.row))
             continue
         if item.exact:
-            keys = offered.get(event.row)
-            if keys is None:
-                keys = offered[event.row] = set()
-                for sco in _observed_scos(event.scos):
-                    keys |= sco_keys(sco)
-            if keys.isdisjoint(item.keys):
+            if not any(
+                not _offered(offered, event, object_type).isdisjoint(item.keys)
+                for object_type in item.key_types
+            ):
                 continue  # the raw text met, the typed value does not
         else:
             ts = event.timestamp_us or 0
@@ -1012,6 +1088,20 @@ def _confirm(
                 continue
         report.confirmed_pairs += 1
         found.setdefault(ind, []).append(event)
+
+
+def _offered(
+    cache: dict[tuple[int, str], set[Key]], event: HuntEvent, object_type: str
+) -> set[Key]:
+    """The keys the event's SCOs of one type offer (a key's path starts with its SCO's
+    type, so an exact plan only needs the SCOs of its keys' types), cached per event."""
+    keys = cache.get((event.row, object_type))
+    if keys is None:
+        keys = cache[event.row, object_type] = set()
+        for sco in _observed_scos(event.scos):
+            if sco.get("type") == object_type:
+                keys |= sco_keys(sco)
+    return keys
 
 
 def _hunt_one(
