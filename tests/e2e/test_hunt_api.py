@@ -193,6 +193,9 @@ def test_upload_hunt_poll_and_report(hunt_node: HuntNode) -> None:
         assert (job["files_done"], job["files_total"]) == (1, 1)
         assert (job["events"], job["bad"], job["matching_events"]) == (3, 1, 2)
         assert job["summary"]["stored"]["sighting"] == 2
+        phases = job["summary"]["phases"]
+        assert set(phases) == {"indicators", "prepare", "scan", "confirm", "sightings"}
+        assert all(seconds >= 0 for seconds in phases.values())
         assert job["finished"] >= job["started"] >= job["created"]
         assert ids["red"] not in orjson.dumps(job).decode()  # figures, no ids
 

@@ -82,7 +82,7 @@ from kizuna.patterns import (
     parse,
 )
 
-__all__ = ["ColumnarReport", "FileProgress", "Scan", "ScanPlan", "hunt_files"]
+__all__ = ["ColumnarReport", "FileProgress", "Scan", "ScanPlan", "collector_paused", "hunt_files"]
 
 ENGINES = frozenset({"embedded", "spark"})
 _COLUMNAR_FORMATS = frozenset({"jsonl", "csv", "parquet"})
@@ -789,10 +789,10 @@ def pattern_plan(text: str) -> tuple[Pattern | None, KeyPlan, bool] | None:
     """A pattern parsed, its key plan (:func:`~kizuna.hunt.keys.plan_leaf_keys` when it
     correlates across events, else :func:`~kizuna.hunt.keys.plan_keys`) and whether it
     correlates; ``None``: not a valid pattern. A single equality is planned from the text
-    (:func:`~kizuna.hunt.keys.simple_plan`) and left unparsed (``None`` pattern). All three follow from the text alone and are
-    immutable, so they are kept by text: a node hunts with much the same indicators again
-    and again, and preparing 100,000 of them is otherwise the largest fixed cost of a hunt
-    (131,072 patterns kept, about 1 KB each)."""
+    (:func:`~kizuna.hunt.keys.simple_plan`) and left unparsed (a ``None`` pattern). All of
+    it follows from the text alone and is immutable, so it is kept by text: a node hunts with
+    much the same indicators again and again, and preparing 100,000 of them is otherwise the
+    largest fixed cost of a hunt (131,072 patterns kept, at most about 1 KB each)."""
     simple = simple_plan(text)
     if simple is not None:
         return None, simple, False  # parsed only if a candidate ever needs the evaluator
@@ -871,7 +871,7 @@ def hunt_files(
     """
     if engine not in ENGINES:
         raise InvalidInput(f"unknown hunt engine {engine!r}; use one of {sorted(ENGINES)}")
-    with _collector_paused():
+    with collector_paused():
         return _hunt_files(
             indicators,
             [Path(p) for p in paths],
@@ -886,8 +886,8 @@ def hunt_files(
 
 
 @contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector off for the hunt: a hunt allocates hundreds of
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off for a hunt: a hunt allocates hundreds of
     thousands of long-lived objects (plans, events, SCOs) and hardly any cycles, so the collector's
     full passes over them cost a second at 100,000 indicators and free nothing; it is
     turned back on at the end."""

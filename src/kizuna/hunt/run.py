@@ -33,7 +33,7 @@ from kizuna.db.engine import read_transaction, write_transaction
 from kizuna.errors import Forbidden, InvalidInput, NotFound
 from kizuna.federation.peers import PUSH, list_peers
 from kizuna.federation.sync import sync_peer
-from kizuna.hunt.columnar import FileProgress, hunt_files
+from kizuna.hunt.columnar import FileProgress, collector_paused, hunt_files
 from kizuna.hunt.engine import Match
 from kizuna.hunt.readers import FORMATS, FieldMapping, ReadStats
 from kizuna.hunt.sightings import readable_indicators, sightings_for, store_sightings
@@ -88,7 +88,9 @@ class HuntOutcome:
     ``records``: one per indicator and file, the columns of :data:`REPORT_COLUMNS`;
     ``stored``: objects stored per STIX type; ``refused``: objects the store refused;
     ``shared``: per matched indicator, how its sighting went back to the producer, or why
-    it did not."""
+    it did not; ``seconds``: time reading the files; ``phases``: seconds per phase (choosing
+    the indicators, preparing them, the engine's scan, confirming and building events, and
+    storing sightings when asked)."""
 
     indicators: int
     matches: list[Match]
@@ -101,6 +103,7 @@ class HuntOutcome:
     candidate_pairs: int = 0
     seconds: float = 0.0
     shared: dict[str, str] = field(default_factory=dict)
+    phases: dict[str, float] = field(default_factory=dict)
 
     @property
     def matching_events(self) -> int:
@@ -257,6 +260,19 @@ def run_hunt(
     ``progress`` is called as each file finishes; ``announce`` with the number of indicators
     before the files are read; ``settings`` (the node's) are needed to push sightings to a
     peer."""
+    with collector_paused():
+        return _run_hunt(db, subject, request, progress, announce, settings)
+
+
+def _run_hunt(
+    db: Engine,
+    subject: Subject,
+    request: HuntRequest,
+    progress: Callable[[FileProgress], None] | None,
+    announce: Callable[[int], None] | None,
+    settings: Settings | None,
+) -> HuntOutcome:
+    begun = time.perf_counter()
     check_options(request)
     files = [Path(p) for p in request.files]
     labels = list(request.labels) if request.labels is not None else [str(p) for p in files]
@@ -279,6 +295,7 @@ def run_hunt(
 
     stats = ReadStats()
     started = time.perf_counter()
+    choosing = started - begun
     report = hunt_files(
         indicators,
         files,
@@ -300,6 +317,12 @@ def run_hunt(
         records=_records(report.matches, per_file, names, labels),
         candidate_pairs=report.candidate_pairs,
         seconds=seconds,
+        phases={
+            "indicators": choosing,
+            "prepare": report.prepare_seconds,
+            "scan": report.sql_seconds,
+            "confirm": max(0.0, seconds - report.prepare_seconds - report.sql_seconds),
+        },
     )
     if request.store_into is None or not report.matches:
         return outcome
@@ -338,6 +361,7 @@ def run_hunt(
             outcome.refused.append(o)
     if producers:
         _share(db, settings, request.store_into, producers, outcome)
+    outcome.phases["sightings"] = time.perf_counter() - started - seconds
     return outcome
 
 

@@ -38,7 +38,7 @@ from kizuna.store.query import Filters, VersionMatch, read_all
 
 __all__ = ["readable_indicators", "sighting_markings", "sightings_for", "store_sightings"]
 
-_PAGE = 1000
+_PAGE = 10_000  # indicators per read while collecting what to hunt
 #: uuid5 namespace of sighting and observed-data ids derived from what a hunt saw
 _SIGHTING_NAMESPACE = uuid.UUID("0f3c2a8e-5b1d-5e47-9a6c-7d2e4b8f1a30")
 _MAX_COUNT = 999_999_999  # STIX 2.1 bound for number_observed and count
@@ -92,20 +92,25 @@ def readable_indicators(
         chosen = [get_collection(conn, subject, cid) for cid in dict.fromkeys(collection_ids)]
     filters = Filters(types=("indicator",), versions=VersionMatch.latest(), added_after_us=since_us)
     now_us = now_micros()
-    found: dict[str, tuple[int, dict[str, Any]]] = {}
+    found: dict[str, tuple[str, dict[str, Any]]] = {}
     for collection in chosen:
-        for row in read_all(conn, subject=subject, collection=collection, filters=filters):
+        for row in read_all(
+            conn, subject=subject, collection=collection, filters=filters, page_size=_PAGE
+        ):
             obj = orjson.loads(row.body)
             if not isinstance(obj, dict) or not _huntable(obj, now_us):
                 continue
-            version = parse_timestamp(row.version) if row.version else 0
             held = found.get(row.stix_id)
-            if held is None or held[0] < version:
-                found[row.stix_id] = (version, obj)
+            if held is None or _version_us(held[0]) < _version_us(row.version):
+                found[row.stix_id] = (row.version, obj)
     return [
         (HuntIndicator(indicator_id=stix_id, pattern=str(obj["pattern"])), obj)
         for stix_id, (_version, obj) in found.items()
     ]
+
+
+def _version_us(version: str) -> int:
+    return parse_timestamp(version) if version else 0
 
 
 # -- markings ---------------------------------------------------------------------------------
