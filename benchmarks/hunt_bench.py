@@ -1,24 +1,37 @@
-"""Indicator hunting end to end: files on disk -> matches, columnar vs Python vs stix2-matcher.
+"""Indicator hunting end to end on a node: telemetry files on disk -> sightings stored.
 
     .venv/bin/python benchmarks/hunt_bench.py [--events 10000000] [--indicators 100000]
-        [--matcher-sample 2000] [--python-sample 50000] [--parquet] [--unkeyed-sample 5000]
+        [--hits 1000,10000] [--shape mixed|dense] [--no-jsonl]
+        [--matcher-sample 2000] [--python-sample 50000] [--unkeyed-sample 5000]
 
-Not timed: DuckDB writes ECS JSON lines (nested objects: source/destination ip and port,
-dns.question.name, url.full, file.hash.sha256, file.name, @timestamp) into a temp dir; about
-0.1% of events carry a value some indicator has. Indicators: mostly equality (ipv4, domain,
-url, SHA-256, IN sets), about 1% complex keyed ones (``AND`` with ``LIKE``, confirmed by the
-evaluator); indicators without keys (``LIKE`` / ``ISSUBSET`` alone) are timed on their own
-on a sample, since each one means a Python pass over every event.
+Not timed (set-up):
 
-Timed:
+* DuckDB writes the telemetry: ECS events as JSON lines (``@timestamp`` text with
+  milliseconds) and as Parquet (the same events, ``@timestamp`` a TIMESTAMP column, as
+  Parquet writers store time). ``--shape mixed`` (default): every event has source and
+  destination address and port and ``network.transport``; 4 in 20 are DNS events
+  (``dns.question.name``), 3 in 20 HTTP (``url.full``), 1 in 20 file events
+  (``file.hash.sha256``, ``file.name``). ``--shape dense``: every event carries all of them
+  (the workload of earlier figures);
+* 100,000 indicators on a SQLite node, ingested through the store: ``--hits`` of them carry
+  a value taken from the telemetry (a destination address recurs in about 10 events, so more
+  events match than there are hits), the rest miss; about 1% are complex (``AND`` with
+  ``LIKE``, confirmed by the evaluator; half of the hashes that hit take that form); IN sets
+  of three domains, IPv4, domain, URL and SHA-256 equalities. Markings: most TLP:GREEN, some
+  TLP:AMBER for the hunting org, and 1% TLP:RED of the producer that the hunter may not read
+  (and so never hunts).
 
-* ``hunt_files`` over the file(s) (columnar: DuckDB reads, projects, joins; candidates are
-  confirmed in Python), events/s = events / wall time;
-* the Python path (``read_events`` + ``EmbeddedEngine.hunt``) on the first --python-sample
-  events, scaled: events/s = sample / time;
-* stix2-matcher, ``match(pattern, [bundle], stix_version="2.1")`` on --matcher-sample
-  (pattern, event) pairs; the full workload is events x indicators pairs, so its equivalent
-  events/s = 1 / (seconds per pair x indicators).
+Timed, per ``--hits`` value: ``run_hunt`` (what ``kizuna hunt`` and the REST hunts run) as
+the hunting org over the Parquet file, storing sightings in a fresh collection: choosing the
+readable indicators through the access module, preparing them, DuckDB's scan, confirming,
+building and storing the sightings. ``cold``: the first hunt in the process; ``warm``: the
+same hunt again (parsed patterns are kept by text across hunts, as in a serving node).
+events/s = events / wall time of the whole call. Then the JSON lines file, once.
+
+Reference rates on samples: the Python engine (``read_events`` + ``EmbeddedEngine.hunt``) on
+the first --python-sample events; stix2-matcher, ``match(pattern, [bundle],
+stix_version="2.1")`` on --matcher-sample (pattern, event) pairs, scaled to the whole
+workload (events x indicators pairs): events/s = 1 / (seconds per pair x indicators).
 """
 
 from __future__ import annotations
@@ -30,16 +43,25 @@ import random
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from kizuna.access import service
+from kizuna.access.subject import Role, Subject
+from kizuna.access.tlp import TLP2_MARKINGS, Tlp, audience_marking, kizuna_identity
+from kizuna.db.engine import make_engine, write_transaction
+from kizuna.db.migrate import upgrade
 from kizuna.hunt.columnar import hunt_files
 from kizuna.hunt.engine import EmbeddedEngine, HuntEvent, HuntIndicator
 from kizuna.hunt.readers import ReadStats, read_events
+from kizuna.hunt.run import HuntOutcome, HuntRequest, run_hunt
+from kizuna.store.collections import add_collection, grant
+from kizuna.store.ingest import add_objects
 
-# value of field kind k for event i (SQL); Python mirrors it through DuckDB for indicators
+# value of field kind k for event i (SQL); indicators take theirs through the same SQL
 _EXPRS = {
     "src": "'10.' || (hash(i * 16 + 1) % 256) || '.' || (hash(i * 16 + 2) % 256) || '.' "
     "|| (hash(i * 16 + 3) % 256)",
@@ -56,59 +78,80 @@ _PATHS = {
     "url": "url:value",
     "sha": "file:hashes.'SHA-256'",
 }
+#: event i carries kind k when (SQL / Python), per shape
+_HAS = {
+    "mixed": {
+        "dom": ("i % 20 BETWEEN 12 AND 15", lambda i: 12 <= i % 20 <= 15),
+        "url": ("i % 20 BETWEEN 16 AND 18", lambda i: 16 <= i % 20 <= 18),
+        "sha": ("i % 20 = 19", lambda i: i % 20 == 19),
+    },
+    "dense": {k: ("true", lambda i: True) for k in ("dom", "url", "sha")},
+}
 
 
-def generate(directory: Path, events: int, parquet: bool) -> list[Path]:
+def generate(directory: Path, events: int, shape: str, jsonl: bool) -> list[Path]:
+    """The telemetry: Parquet first, then (unless ``jsonl`` is false) JSON lines."""
+    has = {k: sql for k, (sql, _) in _HAS[shape].items()}
     con = duckdb.connect()
     try:
         con.execute(
             f"""CREATE VIEW ev AS SELECT
-                strftime(TIMESTAMP '2026-01-01' + to_seconds(i % 86400), '%Y-%m-%dT%H:%M:%SZ')
-                    AS "@timestamp",
+                TIMESTAMP '2026-01-01' + to_microseconds(i * 8640) AS "@timestamp",
                 {{'ip': {_EXPRS["src"]}, 'port': 1024 + hash(i * 16 + 9) % 60000}} AS source,
                 {{'ip': {_EXPRS["dst"]},
-                  'port': CASE i % 3 WHEN 0 THEN 443 WHEN 1 THEN 80 ELSE 53 END}} AS destination,
-                {{'question': {{'name': {_EXPRS["dom"]}}}}} AS dns,
-                {{'full': {_EXPRS["url"]}}} AS url,
-                {{'hash': {{'sha256': {_EXPRS["sha"]}}}, 'name': 'f' || (i % 1000) || '.exe'}}
-                    AS file
+                  'port': CASE WHEN {has["dom"]} THEN 53 WHEN {has["url"]} THEN 443
+                          ELSE 80 + i % 7 END}} AS destination,
+                {{'transport': CASE WHEN {has["dom"]} THEN 'udp' ELSE 'tcp' END}} AS network,
+                CASE WHEN {has["dom"]} THEN {{'question': {{'name': {_EXPRS["dom"]}}}}} END
+                    AS dns,
+                CASE WHEN {has["url"]} THEN {{'full': {_EXPRS["url"]}}} END AS url,
+                CASE WHEN {has["sha"]} THEN {{'hash': {{'sha256': {_EXPRS["sha"]}}},
+                                              'name': 'f' || (i % 1000) || '.exe'}} END AS file
             FROM range({events}) AS t(i)"""
         )
-        path = directory / "events.jsonl"
-        con.execute(f"COPY ev TO '{path}' (FORMAT json)")
-        paths = [path]
-        if parquet:
-            pq = directory / "events.parquet"
-            con.execute(f"COPY ev TO '{pq}' (FORMAT parquet)")
-            paths.append(pq)
+        parquet = directory / "events.parquet"
+        con.execute(f"COPY ev TO '{parquet}' (FORMAT parquet)")
+        paths = [parquet]
+        if jsonl:
+            path = directory / "events.jsonl"
+            con.execute(
+                f"""COPY (SELECT * REPLACE (strftime("@timestamp", '%Y-%m-%dT%H:%M:%S.%gZ')
+                    AS "@timestamp") FROM ev) TO '{path}' (FORMAT json)"""
+            )
+            paths.append(path)
     finally:
         con.close()
     return paths
 
 
-def indicators(events: int, count: int, seed: int) -> list[HuntIndicator]:
-    """~0.1% of events hit (one field each); the rest of the indicators miss; 1% complex."""
+def indicators(events: int, count: int, hits: int, shape: str, seed: int) -> list[HuntIndicator]:
+    """``hits`` indicators with a value from the telemetry, misses up to ``count``; ~1%
+    complex (and half of the hashes that hit)."""
     rng = random.Random(seed)
-    hits = min(count, max(1, events // 1000))
-    kinds = list(_EXPRS)
-    rows = [(rng.randrange(events), rng.choice(kinds)) for _ in range(hits)]
+    chosen: list[tuple[int, str]] = []
+    for _ in range(min(hits, count)):
+        i = rng.randrange(events)
+        kinds = ["src", "dst"] + [k for k, (_, has) in _HAS[shape].items() if has(i)]
+        chosen.append((i, rng.choice(kinds)))
     con = duckdb.connect()
+    values: list[tuple[str, str]] = []
     try:
-        values: list[str] = []
-        for kind in kinds:
-            chosen = [i for i, k in rows if k == kind]
-            if chosen:
+        for kind in _EXPRS:
+            rows = [i for i, k in chosen if k == kind]
+            if rows:
                 found = con.execute(
                     f"SELECT {_EXPRS[kind]} FROM (SELECT unnest($ids::BIGINT[]) AS i)",
-                    {"ids": chosen},
+                    {"ids": rows},
                 ).fetchall()
-                values.extend(f"{kind}\t{v}" for (v,) in found)
+                values.extend((kind, str(v)) for (v,) in found)
     finally:
         con.close()
     out: list[HuntIndicator] = []
-    for n, item in enumerate(values):
-        kind, value = item.split("\t", 1)
-        out.append(HuntIndicator(f"hit-{n}", f"[{_PATHS[kind]} = '{value}']"))
+    for n, (kind, value) in enumerate(values):
+        pattern = f"[{_PATHS[kind]} = '{value}']"
+        if kind == "sha" and n % 2:
+            pattern = f"[{_PATHS[kind]} = '{value}' AND file:name LIKE '%.exe']"
+        out.append(HuntIndicator(f"hit-{n}", pattern))
     n = 0
     while len(out) < count:
         n += 1
@@ -131,6 +174,74 @@ def indicators(events: int, count: int, seed: int) -> list[HuntIndicator]:
             pattern = f"[file:hashes.'SHA-256' = '{rng.getrandbits(256):064x}']"
         out.append(HuntIndicator(f"miss-{n}", pattern))
     return out
+
+
+class Node:
+    """A SQLite node: NCSC produces the indicators, Severn Vale Water hunts."""
+
+    def __init__(self, directory: Path, inds: list[HuntIndicator]) -> None:
+        self.engine = make_engine(f"sqlite:///{directory / 'node.db'}")
+        upgrade(self.engine)
+        with write_transaction(self.engine) as conn:
+            ncsc = service.add_org(conn, name="NCSC", country="GB", sector="government")
+            water = service.add_org(conn, name="Severn Vale Water", country="GB", sector="water")
+            self.collection = add_collection(conn, title="Partnership intel")
+            grant(conn, collection_id=self.collection, role=Role.ANALYST, write=True)
+        self.hunter = Subject(org_id=water.id, identity_id=water.identity_id, role=Role.ANALYST)
+        producer = Subject(org_id=ncsc.id, identity_id=ncsc.identity_id, role=Role.ANALYST)
+        for_water = audience_marking([str(water.identity_id)])
+        self.red = 0
+        objects: list[dict[str, Any]] = []
+        for n, ind in enumerate(inds):
+            markings = [TLP2_MARKINGS[Tlp.GREEN]]
+            if n % 10 == 3:
+                markings = [TLP2_MARKINGS[Tlp.AMBER], str(for_water["id"])]
+            elif n % 100 == 7:
+                markings = [TLP2_MARKINGS[Tlp.RED]]  # NCSC's alone: never hunted by Water
+                self.red += 1
+            objects.append(
+                {
+                    "type": "indicator",
+                    "spec_version": "2.1",
+                    "id": f"indicator--{uuid.uuid5(uuid.NAMESPACE_URL, ind.indicator_id)}",
+                    "created": "2026-01-02T00:00:00.000Z",
+                    "modified": "2026-01-02T00:00:00.000Z",
+                    "name": ind.indicator_id,
+                    "pattern": ind.pattern,
+                    "pattern_type": "stix",
+                    "valid_from": "2026-01-01T00:00:00Z",
+                    "created_by_ref": ncsc.identity_id,
+                    "object_marking_refs": markings,
+                }
+            )
+        head: list[object] = [kizuna_identity(), for_water]
+        for start in range(0, len(objects), 5000):
+            with write_transaction(self.engine) as conn:
+                outcomes = add_objects(
+                    conn,
+                    subject=producer,
+                    collection_id=self.collection,
+                    submitted=[*head, *objects[start : start + 5000]],
+                )
+            head = []
+            refused = [o for o in outcomes if not o.ok]
+            if refused:
+                raise SystemExit(f"indicators refused: {refused[:3]}")
+        self.runs = 0
+
+    def hunt(self, path: Path) -> tuple[float, HuntOutcome]:
+        """One timed ``run_hunt`` storing sightings in a fresh collection."""
+        self.runs += 1
+        with write_transaction(self.engine) as conn:
+            into = add_collection(conn, title=f"Water sightings {self.runs}")
+            grant(conn, collection_id=into, org_id=self.hunter.org_id, write=True)
+        started = time.perf_counter()
+        outcome = run_hunt(
+            self.engine,
+            self.hunter,
+            HuntRequest(files=[path], collection_ids=[self.collection], store_into=into),
+        )
+        return time.perf_counter() - started, outcome
 
 
 def head(path: Path, lines: int, target: Path) -> Path:
@@ -194,70 +305,102 @@ def python_rate(sample_file: Path, inds: list[HuntIndicator]) -> tuple[float, in
     return report.events / seconds, report.events, seconds
 
 
+def _phases(outcome: HuntOutcome) -> str:
+    return " ".join(f"{name} {seconds:.2f}" for name, seconds in outcome.phases.items())
+
+
+def _stored(outcome: HuntOutcome) -> int:
+    return sum(outcome.stored.values())
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0] if __doc__ else "")
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--indicators", type=int, default=100_000)
+    parser.add_argument("--hits", default="1000,10000", help="comma-separated hit counts")
+    parser.add_argument("--shape", choices=sorted(_HAS), default="mixed")
+    parser.add_argument("--no-jsonl", action="store_true", help="skip the JSON lines hunt")
     parser.add_argument("--matcher-sample", type=int, default=2000)
     parser.add_argument("--python-sample", type=int, default=50_000)
     parser.add_argument("--unkeyed-sample", type=int, default=5000)
-    parser.add_argument("--parquet", action="store_true")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
+    hit_counts = [int(h) for h in args.hits.split(",") if h]
 
     print(f"python {sys.version.split()[0]}  duckdb {duckdb.__version__}  {platform.platform()}")
     print(f"cpus {os.cpu_count()}  machine {platform.machine()}  {platform.processor() or ''}")
+    rows: list[tuple[str, float, str]] = []
     with tempfile.TemporaryDirectory(prefix="hunt-bench-") as tmp:
         directory = Path(tmp)
         started = time.perf_counter()
-        paths = generate(directory, args.events, args.parquet)
-        inds = indicators(args.events, args.indicators, args.seed)
-        size = paths[0].stat().st_size
+        paths = generate(directory, args.events, args.shape, not args.no_jsonl)
+        sizes = ", ".join(f"{p.suffix[1:]} {p.stat().st_size / 1e6:,.0f} MB" for p in paths)
         print(
-            f"generated {args.events:,} events ({size / 1e6:,.0f} MB JSON lines), "
-            f"{len(inds):,} indicators in {time.perf_counter() - started:.1f} s (not timed)"
+            f"generated {args.events:,} events, shape {args.shape} ({sizes}) in "
+            f"{time.perf_counter() - started:.1f} s (not timed)"
         )
-        rows: list[tuple[str, float, str]] = []
-        for path in paths:
+        sample_inds: list[HuntIndicator] = []
+        for hits in hit_counts:
             started = time.perf_counter()
-            report = hunt_files(inds, [path])
-            seconds = time.perf_counter() - started
-            matched = sum(m.count for m in report.matches)
-            rows.append(
-                (
-                    f"columnar hunt_files ({path.suffix[1:]})",
-                    args.events / seconds,
-                    f"{seconds:.2f} s, {matched:,} matched pairs, "
-                    f"{report.candidate_pairs:,} candidates, sql {report.sql_seconds:.2f} s",
-                )
+            inds = indicators(args.events, args.indicators, hits, args.shape, args.seed)
+            sample_inds = sample_inds or inds
+            (directory / f"node-{hits}").mkdir()
+            node = Node(directory / f"node-{hits}", inds)
+            print(
+                f"node with {len(inds):,} indicators ({hits:,} hitting, {node.red:,} TLP:RED "
+                f"the hunter may not read) in {time.perf_counter() - started:.1f} s (not timed)"
             )
-            steady = seconds - report.prepare_seconds
-            rows.append(
-                (
-                    f"  same, excl. indicator prep ({path.suffix[1:]})",
-                    args.events / steady,
-                    f"{steady:.2f} s; prep (parse+plan+key table) {report.prepare_seconds:.2f} s",
+            for label in ("cold", "warm"):
+                seconds, outcome = node.hunt(paths[0])
+                rows.append(
+                    (
+                        f"run_hunt parquet, {hits:,} hits, {label}",
+                        outcome.stats.events / seconds,
+                        f"{seconds:.2f} s; {outcome.indicators:,} indicators hunted, "
+                        f"{outcome.matching_events:,} matching events, {len(outcome.matches):,} "
+                        f"sightings, {_stored(outcome):,} objects stored; {_phases(outcome)}",
+                    )
                 )
+                print(f"  {rows[-1][0]}: {rows[-1][1]:,.0f} events/s  ({rows[-1][2]})")
+            if hits == hit_counts[0] and len(paths) > 1:
+                seconds, outcome = node.hunt(paths[1])
+                rows.append(
+                    (
+                        f"run_hunt jsonl, {hits:,} hits, warm",
+                        outcome.stats.events / seconds,
+                        f"{seconds:.2f} s; {outcome.matching_events:,} matching events, "
+                        f"{len(outcome.matches):,} sightings; {_phases(outcome)}",
+                    )
+                )
+                print(f"  {rows[-1][0]}: {rows[-1][1]:,.0f} events/s  ({rows[-1][2]})")
+        sample_source = paths[-1] if len(paths) > 1 else None
+        if sample_source is None:
+            sample_source = directory / "sample.jsonl"
+            con = duckdb.connect()
+            con.execute(
+                f"COPY (SELECT * FROM read_parquet('{paths[0]}') LIMIT {args.python_sample}) "
+                f"TO '{sample_source}' (FORMAT json)"
             )
-        sample = head(paths[0], args.python_sample, directory / "sample.jsonl")
-        rate, count, seconds = python_rate(sample, inds)
+            con.close()
+        sample = head(sample_source, args.python_sample, directory / "sample-head.jsonl")
+        rate, count, seconds = python_rate(sample, sample_inds)
         rows.append(
             ("python engine (sample, excl. prep)", rate, f"{count:,} events in {seconds:.2f} s")
         )
-        per_pair, pairs = matcher_rate(sample, inds, args.matcher_sample, args.seed)
-        matcher = 1.0 / (per_pair * len(inds))
+        per_pair, pairs = matcher_rate(sample, sample_inds, args.matcher_sample, args.seed)
+        matcher = 1.0 / (per_pair * len(sample_inds))
         rows.append(
             (
                 "stix2-matcher (scaled)",
                 matcher,
-                f"{pairs:,} pairs, {per_pair * 1e6:,.0f} us/pair x {len(inds):,} indicators",
+                f"{pairs:,} pairs, {per_pair * 1e6:,.0f} us/pair x {len(sample_inds):,} indicators",
             )
         )
         unkeyed = [
             HuntIndicator("u-like", "[domain-name:value LIKE 'h1234%.example.com']"),
             HuntIndicator("u-subset", "[ipv4-addr:value ISSUBSET '10.1.2.0/24']"),
         ]
-        small = head(paths[0], args.unkeyed_sample, directory / "unkeyed.jsonl")
+        small = head(sample, args.unkeyed_sample, directory / "unkeyed.jsonl")
         started = time.perf_counter()
         hunt_files(unkeyed, [small])
         seconds = time.perf_counter() - started
@@ -270,16 +413,22 @@ def main(argv: list[str] | None = None) -> None:
         )
 
     print()
-    print(f"{'path':38} {'events/s':>14}  detail")
+    print(f"{'path':40} {'events/s':>14}  detail")
     for name, rate, detail in rows:
         shown = f"{rate:,.0f}" if rate >= 100 else f"{rate:.4f}"
-        print(f"{name:38} {shown:>14}  {detail}")
-    best = rows[0][1]
-    python = next(rate for name, rate, _ in rows if name.startswith("python"))
+        print(f"{name:40} {shown:>14}  {detail}")
     print()
-    print(f"columnar (end to end, jsonl) / python engine: {best / python:,.0f}x")
-    print(f"columnar (end to end, jsonl) / stix2-matcher: {best / matcher:,.0f}x")
-    print(f"target >= 5,000,000 events/s: {'met' if best >= 5e6 else 'NOT met'}")
+    hunts = [(name, rate) for name, rate, _ in rows if name.startswith("run_hunt parquet")]
+    python = next(rate for name, rate, _ in rows if name.startswith("python"))
+    slowest = min(rate for _, rate in hunts)
+    print(f"slowest parquet run_hunt / python engine: {slowest / python:,.0f}x")
+    print(
+        f"slowest parquet run_hunt / stix2-matcher: {slowest / matcher:,.0f}x "
+        f"(target >= 10,000x: {'met' if slowest / matcher >= 10_000 else 'NOT met'})"
+    )
+    for name, rate in hunts:
+        verdict = "met" if rate >= 5e6 else "NOT met"
+        print(f"target >= 5,000,000 events/s end to end, {name}: {verdict}")
 
 
 if __name__ == "__main__":

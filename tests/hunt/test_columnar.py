@@ -12,6 +12,8 @@ from typing import Any
 import duckdb
 import orjson
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from kizuna.hunt.columnar import FileProgress, hunt_files
 from kizuna.hunt.engine import EmbeddedEngine, HuntEvent, HuntIndicator, HuntReport
@@ -391,3 +393,97 @@ def test_correlation_spans_files(tmp_path: Path) -> None:
         assert per_file[("a.jsonl", "a-then-b")] == (1,)
         assert per_file[("b.csv", "a-then-b")] == (2,)
         assert report.correlated_indicators == 3
+
+
+_PARQUET_TIMES = st.one_of(
+    st.none(),
+    st.sampled_from(
+        [
+            "2026-01-01T00:00:01Z",
+            "2026-01-01T00:00:02.250Z",
+            "2026-01-01 00:00:03+02:00",
+            "1767225600",
+            "1767225600.5",
+            "2026-02-30T00:00:00Z",
+            "yesterday",
+            "",
+            " 2026-01-01T00:00:04Z",
+        ]
+    ),
+)
+_PARQUET_VALUES = st.one_of(
+    st.none(),
+    st.sampled_from(
+        [*IPS, '["10.0.0.1"]', '["a.example", "b.example"]', "10.0.0.1 ", "", "a.example"]
+    ),
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rows=st.lists(
+        st.tuples(
+            _PARQUET_TIMES,
+            _PARQUET_VALUES,
+            _PARQUET_VALUES,
+            st.one_of(st.none(), st.sampled_from([80, 443, 8080, 53])),
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    typed_time=st.booleans(),
+)
+def test_parquet_differential(
+    tmp_path_factory: pytest.TempPathFactory,
+    rows: list[tuple[str | None, str | None, str | None, int | None]],
+    typed_time: bool,
+) -> None:
+    """Parquet hunts equal the Python engine over ``read_events`` (matches and counts), with
+    text columns holding JSON array texts, padded and empty values, and timestamps the
+    reader accepts, rejects or lacks, as text or as a TIMESTAMP column."""
+    tmp = tmp_path_factory.mktemp("parquet")
+    source = tmp / "rows.jsonl"
+    source.write_bytes(
+        b"\n".join(
+            orjson.dumps(
+                {
+                    "@timestamp": when,
+                    "source": {"ip": ip},
+                    "dns": {"question": {"name": name}},
+                    "destination": {"port": port},
+                }
+            )
+            for when, ip, name, port in rows
+        )
+        + b"\n"
+    )
+    when_type = "TIMESTAMP" if typed_time else "VARCHAR"
+    path = tmp / "events.parquet"
+    con = duckdb.connect()
+    try:
+        when_sql = (
+            'TRY_CAST("@timestamp" AS TIMESTAMP) AS "@timestamp"'
+            if typed_time
+            else '"@timestamp" AS "@timestamp"'
+        )
+        con.execute(
+            f"COPY (SELECT * REPLACE ({when_sql}) FROM read_json('{source}', columns = {{"
+            "'@timestamp': 'VARCHAR', 'source': 'STRUCT(ip VARCHAR)', "
+            "'dns': 'STRUCT(question STRUCT(name VARCHAR))', "
+            f"'destination': 'STRUCT(port INTEGER)'}})) TO '{path}' (FORMAT parquet)"
+        )
+        assert con.execute(f"DESCRIBE SELECT * FROM '{path}'").fetchall()[0][1] == when_type
+    finally:
+        con.close()
+    indicators = [
+        HuntIndicator("ip", "[ipv4-addr:value = '10.0.0.1']"),
+        HuntIndicator("ip6", "[ipv6-addr:value = 'fe80::1']"),
+        HuntIndicator("array-text", "[ipv4-addr:value = '[\"10.0.0.1\"]']"),
+        HuntIndicator("dom", "[domain-name:value IN ('a.example', 'b.example')]"),
+        HuntIndicator("port", "[network-traffic:dst_port = 443]"),
+        HuntIndicator("and", "[network-traffic:dst_port = 80 AND ipv4-addr:value = '10.0.0.2']"),
+    ]
+    stats = ReadStats()
+    report = hunt_files(indicators, [path], stats=stats)
+    assert _columnar(report) == _python(indicators, path)
+    assert stats == _read_stats(path)

@@ -477,18 +477,18 @@ def _parquet_candidates(exprs: Sequence[str], owners: Sequence[_Field], ok: str)
     """The Parquet scan, in two statements over one read of the file.
 
     The first keeps the rows the stage must return (every row the reader may reject, every
-    row with a value in the key table, every value or ref field that may be a JSON array)
-    in ``hunt_cand``, with the whole record as the struct ``rec``: the reader's code turns
-    those into events without a second read of the file. Each value is tested with a
-    semi-join against its own keys, which reads only the columns the joins and checks
-    need. The second is :func:`_long_sql` over ``hunt_cand``: the candidate pairs and the
-    suspects, with the same result rows as for other formats (its clean count covers only
-    the kept rows; the caller takes the file's row count from the Parquet footer)."""
-    hits: list[str] = []
-    for n, (expr, owner) in enumerate(zip(exprs, owners, strict=True)):
-        hits.append(f"{_join_text(expr, owner)} IN (SELECT raw FROM hunt_keys WHERE i = {n})")
-        if owner.kind in ("value", "ref"):
-            hits.append(f"starts_with({expr}, '[')")
+    row with a value in the key table) in ``hunt_cand``, with the whole record as the struct
+    ``rec``, so the reader's code turns them into events without a second read of the file.
+    Each value meets its own keys in a semi-join. A text column holding a JSON array is one
+    value to the reader (only JSON lines carry real lists), so the array's members, which
+    :func:`_long_sql` also offers, could only be candidates that confirmation drops: no row
+    is kept for them. The second is :func:`_long_sql` over ``hunt_cand``: the candidate
+    pairs and the suspects, the same result rows as for other formats (its clean count
+    covers only the kept rows; the caller takes the file's row count from the footer)."""
+    hits = [
+        f"{_join_text(expr, owner)} IN (SELECT raw FROM hunt_keys WHERE i = {n})"
+        for n, (expr, owner) in enumerate(zip(exprs, owners, strict=True))
+    ]
     keep = " OR ".join([f"NOT coalesce({ok}, false)", *hits])
     columns = "".join(f", {e} AS c{n}" for n, e in enumerate(exprs))
     create = (
