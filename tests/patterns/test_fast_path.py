@@ -1,5 +1,6 @@
-"""The parser's fast path for single equalities gives exactly what the grammar gives, and
-refuses nothing the grammar accepts (it only ever hands over to it)."""
+"""The parser's fast path (single equalities, IN sets and LIKE, joined by AND on one object
+type) gives exactly what the grammar gives, and refuses nothing the grammar accepts (it only
+ever hands over to it)."""
 
 from __future__ import annotations
 
@@ -39,6 +40,13 @@ PIECES = st.sampled_from(
         ")",
         ", ",
         ",",
+        " AND ",
+        " LIKE ",
+        " OR ",
+        "'%.exe'",
+        "ipv4-addr:value = 'a'",
+        "file:name LIKE 'x%'",
+        "file:size = 'x'",
     ]
 )
 
@@ -95,3 +103,39 @@ def test_generated_in_sets_take_the_fast_path_and_match_the_grammar(
     fast = _parse_simple_equality(text)
     assert fast is not None, text
     assert fast == parse_with_grammar(text)
+
+
+_LITERALS = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=8)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["value", "name", "hashes.'SHA-256'", "x_y.'a b'"]),
+            st.sampled_from(["=", "LIKE", "IN"]),
+            st.lists(_LITERALS, min_size=1, max_size=3),
+        ),
+        min_size=2,
+        max_size=4,
+    ),
+    st.sampled_from(["file", "x-custom-type"]),
+)
+def test_generated_conjunctions_take_the_fast_path_and_match_the_grammar(
+    comparisons: list[tuple[str, str, list[str]]], object_type: str
+) -> None:
+    parts = []
+    for path, op, values in comparisons:
+        literals = ["'" + v.replace("\\", "\\\\").replace("'", "\\'") + "'" for v in values]
+        operand = f"({', '.join(literals)})" if op == "IN" else literals[0]
+        parts.append(f"{object_type}:{path} {op} {operand}")
+    text = "[" + " AND ".join(parts) + "]"
+    fast = _parse_simple_equality(text)
+    assert fast is not None, text
+    assert fast == parse_with_grammar(text)
+
+
+def test_conjunctions_across_types_are_the_grammars_error() -> None:
+    text = "[file:name = 'a' AND ipv4-addr:value = 'b']"
+    assert _parse_simple_equality(text) is None
+    assert _outcome(parse, text) == _outcome(parse_with_grammar, text)
+    assert isinstance(_outcome(parse, text), tuple)
