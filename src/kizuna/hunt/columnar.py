@@ -47,7 +47,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import duckdb
 import orjson
@@ -784,8 +784,19 @@ def _physical_lines(path: Path) -> int:
     return count + (tail not in (b"", b"\n"))
 
 
+class Planned(NamedTuple):
+    """What :func:`pattern_plan` knows of one pattern text."""
+
+    pattern: Pattern | None
+    plan: KeyPlan
+    across: bool
+    #: the key paths, and the key table rows ``(path, raw text)`` of every key
+    paths: frozenset[str]
+    rows: tuple[tuple[str, str], ...]
+
+
 @lru_cache(maxsize=1 << 17)
-def pattern_plan(text: str) -> tuple[Pattern | None, KeyPlan, bool] | None:
+def pattern_plan(text: str) -> Planned | None:
     """A pattern parsed, its key plan (:func:`~kizuna.hunt.keys.plan_leaf_keys` when it
     correlates across events, else :func:`~kizuna.hunt.keys.plan_keys`) and whether it
     correlates; ``None``: not a valid pattern. A single equality is planned from the text
@@ -795,13 +806,23 @@ def pattern_plan(text: str) -> tuple[Pattern | None, KeyPlan, bool] | None:
     largest fixed cost of a hunt (131,072 patterns kept, at most about 1 KB each)."""
     simple = simple_plan(text)
     if simple is not None:
-        return None, simple, False  # parsed only if a candidate ever needs the evaluator
+        return _planned(None, simple, False)  # parsed only if the evaluator is ever needed
     try:
         pattern = parse(text)
     except PatternError:
         return None
     across = correlates(pattern)
-    return pattern, plan_leaf_keys(pattern) if across else plan_keys(pattern), across
+    return _planned(pattern, plan_leaf_keys(pattern) if across else plan_keys(pattern), across)
+
+
+def _planned(pattern: Pattern | None, plan: KeyPlan, across: bool) -> Planned:
+    if len(plan.keys) == 1:  # most indicators: no generators
+        (key,) = plan.keys
+        value = key.value
+        if value[:1] != "#":
+            return Planned(pattern, plan, across, frozenset((key.path,)), ((key.path, value),))
+    rows = tuple((k.path, raw) for k in plan.keys for raw in _raw_texts(k.value))
+    return Planned(pattern, plan, across, frozenset(k.path for k in plan.keys), rows)
 
 
 def _plan(
@@ -809,9 +830,7 @@ def _plan(
 ) -> tuple[list[_Prepared], list[str], ScanPlan]:
     """Compile and key every indicator; the scan plan of the keyed ones."""
     fields = _fields(mapping)
-    produced: set[str] = set()
-    for f in fields:
-        produced |= field_paths(f)
+    produced = frozenset(path for f in fields for path in field_paths(f))
     prepared: list[_Prepared] = []
     invalid: list[str] = []
     by_path: dict[str, tuple[list[int], list[str]]] = {}
@@ -820,8 +839,8 @@ def _plan(
         if planned is None:
             invalid.append(indicator.indicator_id)
             continue
-        pattern, plan, across = planned
-        columnar = bool(plan.keys) and all(k.path in produced for k in plan.keys)
+        pattern, plan, across, paths, rows = planned
+        columnar = bool(rows) and paths <= produced
         index = len(prepared)
         prepared.append(
             _Prepared(
@@ -834,11 +853,10 @@ def _plan(
             )
         )
         if columnar:
-            for key in plan.keys:
-                inds, raws = by_path.setdefault(key.path, ([], []))
-                for raw in _raw_texts(key.value):
-                    inds.append(index)
-                    raws.append(raw)
+            for path, raw in rows:
+                inds, raws = by_path.setdefault(path, ([], []))
+                inds.append(index)
+                raws.append(raw)
     scan_plan = ScanPlan(
         joined=tuple(f for f in fields if not field_paths(f).isdisjoint(by_path)),
         checked=tuple(f for f in fields if f.kind in _CHECKED),
