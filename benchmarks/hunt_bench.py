@@ -1,7 +1,7 @@
 """Indicator hunting end to end on a node: telemetry files on disk -> sightings stored.
 
     .venv/bin/python benchmarks/hunt_bench.py [--events 10000000] [--indicators 100000]
-        [--hits 1000,10000] [--shape mixed|dense] [--no-jsonl]
+        [--hits 100,1000] [--shape mixed|dense] [--no-jsonl]
         [--matcher-sample 2000] [--python-sample 50000] [--unkeyed-sample 5000]
 
 Not timed (set-up):
@@ -317,7 +317,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0] if __doc__ else "")
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--indicators", type=int, default=100_000)
-    parser.add_argument("--hits", default="1000,10000", help="comma-separated hit counts")
+    parser.add_argument("--hits", default="100,1000", help="comma-separated hit counts")
     parser.add_argument("--shape", choices=sorted(_HAS), default="mixed")
     parser.add_argument("--no-jsonl", action="store_true", help="skip the JSON lines hunt")
     parser.add_argument("--matcher-sample", type=int, default=2000)
@@ -334,6 +334,7 @@ def main(argv: list[str] | None = None) -> None:
         directory = Path(tmp)
         started = time.perf_counter()
         paths = generate(directory, args.events, args.shape, not args.no_jsonl)
+        os.sync()  # the files' write-back would otherwise compete with the timed hunts
         sizes = ", ".join(f"{p.suffix[1:]} {p.stat().st_size / 1e6:,.0f} MB" for p in paths)
         print(
             f"generated {args.events:,} events, shape {args.shape} ({sizes}) in "
@@ -346,6 +347,7 @@ def main(argv: list[str] | None = None) -> None:
             sample_inds = sample_inds or inds
             (directory / f"node-{hits}").mkdir()
             node = Node(directory / f"node-{hits}", inds)
+            os.sync()
             print(
                 f"node with {len(inds):,} indicators ({hits:,} hitting, {node.red:,} TLP:RED "
                 f"the hunter may not read) in {time.perf_counter() - started:.1f} s (not timed)"
