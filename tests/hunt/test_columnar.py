@@ -487,3 +487,29 @@ def test_parquet_differential(
     report = hunt_files(indicators, [path], stats=stats)
     assert _columnar(report) == _python(indicators, path)
     assert stats == _read_stats(path)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    object_type=st.sampled_from(["ipv4-addr", "domain-name", "file", "x-custom"]),
+    path=st.sampled_from(["value", "hashes.'SHA-256'", "hashes.'MD5'", "hashes.'a b'", "name"]),
+    literal=st.lists(st.sampled_from([*"a#' \\.é0", "\\'", "\\\\", "##"]), max_size=8).map("".join),
+)
+def test_simple_rows_are_the_full_plans_rows(object_type: str, path: str, literal: str) -> None:
+    """The key table row a simple equality takes without a plan is the row of its full plan
+    (``pattern_plan``), and its keys, worked out later, are the plan's keys."""
+    from kizuna.hunt.columnar import _plan, _simple_row, pattern_plan
+
+    text = f"[{object_type}:{path} = '{literal}']"
+    planned = pattern_plan(text)
+    row = _simple_row(text)
+    if row is None:
+        return
+    assert planned is not None
+    assert planned.rows == (row,)
+    prepared, invalid, plan = _plan([HuntIndicator("i", text)], None)
+    assert invalid == []
+    assert prepared[0].keys == planned.plan.keys
+    assert prepared[0].exact
+    if prepared[0].columnar:
+        assert list(zip(plan.key_path, plan.key_raw, strict=True)) == [row]

@@ -70,6 +70,7 @@ from kizuna.hunt.keys import (
     plan_keys,
     plan_leaf_keys,
     sco_keys,
+    simple_key,
     simple_plan,
 )
 from kizuna.hunt.readers import FieldMapping, ReadStats, read_events
@@ -731,14 +732,25 @@ def _settle(
 @dataclass(slots=True)
 class _Prepared:
     indicator: HuntIndicator
-    #: ``None`` for a plan read straight from the text (:func:`~kizuna.hunt.keys.simple_plan`)
+    #: ``None`` for a plan read straight from the text (:func:`~kizuna.hunt.keys.simple_key`)
     pattern: Pattern | None
-    keys: frozenset[Key]
+    #: ``None`` until asked for, for a plan read straight from the text
+    known_keys: frozenset[Key] | None
     exact: bool
     columnar: bool
     #: patterns correlated across events (and files): the events kept, as (file, event)
     correlation: Correlation[tuple[int, HuntEvent]] | None = None
     _compiled: CompiledPattern | None = None
+
+    @property
+    def keys(self) -> frozenset[Key]:
+        """The plan's keys (worked out from the text on first use for a simple equality:
+        only candidates ever need them)."""
+        if self.known_keys is None:
+            planned = pattern_plan(self.indicator.pattern)
+            assert planned is not None  # the text was planned once already
+            self.known_keys = planned.plan.keys
+        return self.known_keys
 
     @property
     def key_types(self) -> frozenset[str]:
@@ -825,6 +837,25 @@ def _planned(pattern: Pattern | None, plan: KeyPlan, across: bool) -> Planned:
     return Planned(pattern, plan, across, frozenset(k.path for k in plan.keys), rows)
 
 
+#: pattern text -> its key table row, or ``None``: not a simple equality; kept across hunts
+_SIMPLE_ROWS: dict[str, tuple[str, str] | None] = {}
+_SIMPLE_ROWS_KEPT = 1 << 17
+
+
+def _simple_row(text: str) -> tuple[str, str] | None:
+    """The key table row ``(path, raw text)`` of a single string equality on ``value`` or a
+    hash (:func:`~kizuna.hunt.keys.simple_key`: the same key as its full plan), else
+    ``None``."""
+    if text in _SIMPLE_ROWS:
+        return _SIMPLE_ROWS[text]
+    key = simple_key(text)
+    row = None if key is None else (key[0], _raw_texts(key[1])[0])
+    if len(_SIMPLE_ROWS) >= _SIMPLE_ROWS_KEPT:
+        _SIMPLE_ROWS.clear()
+    _SIMPLE_ROWS[text] = row
+    return row
+
+
 def _plan(
     indicators: Sequence[HuntIndicator], mapping: FieldMapping | None
 ) -> tuple[list[_Prepared], list[str], ScanPlan]:
@@ -835,6 +866,16 @@ def _plan(
     invalid: list[str] = []
     by_path: dict[str, tuple[list[int], list[str]]] = {}
     for indicator in indicators:
+        simple = _simple_row(indicator.pattern)
+        if simple is not None:  # most indicators: no plan objects at all
+            path, raw = simple
+            columnar = path in produced
+            if columnar:
+                inds, raws = by_path.setdefault(path, ([], []))
+                inds.append(len(prepared))
+                raws.append(raw)
+            prepared.append(_Prepared(indicator, None, None, True, columnar))
+            continue
         planned = pattern_plan(indicator.pattern)
         if planned is None:
             invalid.append(indicator.indicator_id)

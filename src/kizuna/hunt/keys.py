@@ -71,6 +71,7 @@ __all__ = [
     "plan_keys",
     "plan_leaf_keys",
     "sco_keys",
+    "simple_key",
     "simple_plan",
 ]
 
@@ -195,11 +196,9 @@ _SIMPLE_EQUALITY = re.compile(
 _UNESCAPE = re.compile(r"\\(['\\])")
 
 
-def simple_plan(text: str) -> KeyPlan | None:
-    """``plan_keys(parse(text))`` for a pattern that is one string equality on ``value`` or
-    on one hash, read straight from the text (no syntax tree: preparing 100,000 such
-    indicators is then a few hundred milliseconds); ``None`` for every other text, which
-    takes the parser. Every text it plans parses, to that very plan (property-tested)."""
+def simple_key(text: str) -> tuple[str, str] | None:
+    """The one key ``(path, normalised value)`` of a pattern that is one string equality on
+    ``value`` or on one hash, read straight from the text; ``None`` for every other text."""
     match = _SIMPLE_EQUALITY.fullmatch(text)
     if match is None:
         return None
@@ -212,7 +211,18 @@ def simple_plan(text: str) -> KeyPlan | None:
         path_text = _names_text(object_type, ("hashes", path[8:-1]))
     value = normalise(path_text, literal)
     assert value is not None  # a string always normalises
-    return KeyPlan(frozenset((Key(path_text, value),)), exact=True)
+    return path_text, value
+
+
+def simple_plan(text: str) -> KeyPlan | None:
+    """``plan_keys(parse(text))`` for a pattern that is one string equality on ``value`` or
+    on one hash, read straight from the text (no syntax tree: preparing 100,000 such
+    indicators is then a few hundred milliseconds); ``None`` for every other text, which
+    takes the parser. Every text it plans parses, to that very plan (property-tested)."""
+    key = simple_key(text)
+    if key is None:
+        return None
+    return KeyPlan(frozenset((Key(*key),)), exact=True)
 
 
 # --- derivation --------------------------------------------------------------------------------
