@@ -6,9 +6,9 @@
 
 Not timed (set-up):
 
-* DuckDB writes the telemetry: ECS events as JSON lines (``@timestamp`` text with
-  milliseconds) and as Parquet (the same events, ``@timestamp`` a TIMESTAMP column, as
-  Parquet writers store time). ``--shape mixed`` (default): every event has source and
+* DuckDB writes the telemetry: ECS events as Parquet (``@timestamp`` a TIMESTAMP column,
+  as Parquet writers store time) and, after the Parquet hunts, the same events as JSON lines
+  (``@timestamp`` text with milliseconds). ``--shape mixed`` (default): every event has source and
   destination address and port and ``network.transport``; 4 in 20 are DNS events
   (``dns.question.name``), 3 in 20 HTTP (``url.full``), 1 in 20 file events
   (``file.hash.sha256``, ``file.name``). ``--shape dense``: every event carries all of them
@@ -24,9 +24,10 @@ Not timed (set-up):
 Timed, per ``--hits`` value: ``run_hunt`` (what ``kizuna hunt`` and the REST hunts run) as
 the hunting org over the Parquet file, storing sightings in a fresh collection: choosing the
 readable indicators through the access module, preparing them, DuckDB's scan, confirming,
-building and storing the sightings. ``cold``: the first hunt in the process; ``warm``: the
-same hunt again (parsed patterns are kept by text across hunts, as in a serving node).
-events/s = events / wall time of the whole call. Then the JSON lines file, once.
+building and storing the sightings. ``cold``: the first hunt with that indicator set (the
+first hunt in the process for the first ``--hits``); ``warm``: the same hunt again (plans
+are kept by pattern text across hunts, as in a serving node). events/s = events / wall time
+of the whole call. Then the JSON lines file, once, with the first indicator set.
 
 Reference rates on samples: the Python engine (``read_events`` + ``EmbeddedEngine.hunt``) on
 the first --python-sample events; stix2-matcher, ``match(pattern, [bundle],
@@ -89,13 +90,14 @@ _HAS = {
 }
 
 
-def generate(directory: Path, events: int, shape: str, jsonl: bool) -> list[Path]:
-    """The telemetry: Parquet first, then (unless ``jsonl`` is false) JSON lines."""
+def generate(directory: Path, events: int, shape: str) -> Path:
+    """The telemetry as Parquet."""
     has = {k: sql for k, (sql, _) in _HAS[shape].items()}
+    parquet = directory / "events.parquet"
     con = duckdb.connect()
     try:
         con.execute(
-            f"""CREATE VIEW ev AS SELECT
+            f"""COPY (SELECT
                 TIMESTAMP '2026-01-01' + to_microseconds(i * 8640) AS "@timestamp",
                 {{'ip': {_EXPRS["src"]}, 'port': 1024 + hash(i * 16 + 9) % 60000}} AS source,
                 {{'ip': {_EXPRS["dst"]},
@@ -107,21 +109,27 @@ def generate(directory: Path, events: int, shape: str, jsonl: bool) -> list[Path
                 CASE WHEN {has["url"]} THEN {{'full': {_EXPRS["url"]}}} END AS url,
                 CASE WHEN {has["sha"]} THEN {{'hash': {{'sha256': {_EXPRS["sha"]}}},
                                               'name': 'f' || (i % 1000) || '.exe'}} END AS file
-            FROM range({events}) AS t(i)"""
+            FROM range({events}) AS t(i)) TO '{parquet}' (FORMAT parquet)"""
         )
-        parquet = directory / "events.parquet"
-        con.execute(f"COPY ev TO '{parquet}' (FORMAT parquet)")
-        paths = [parquet]
-        if jsonl:
-            path = directory / "events.jsonl"
-            con.execute(
-                f"""COPY (SELECT * REPLACE (strftime("@timestamp", '%Y-%m-%dT%H:%M:%S.%gZ')
-                    AS "@timestamp") FROM ev) TO '{path}' (FORMAT json)"""
-            )
-            paths.append(path)
     finally:
         con.close()
-    return paths
+    os.sync()  # the file's write-back would otherwise compete with the timed hunts
+    return parquet
+
+
+def as_jsonl(parquet: Path, target: Path, limit: int | None = None) -> Path:
+    """The same events as JSON lines (``@timestamp`` as text with milliseconds)."""
+    con = duckdb.connect()
+    try:
+        con.execute(
+            f"""COPY (SELECT * REPLACE (strftime("@timestamp", '%Y-%m-%dT%H:%M:%S.%gZ')
+                AS "@timestamp") FROM read_parquet('{parquet}')
+                {"" if limit is None else f"LIMIT {limit}"}) TO '{target}' (FORMAT json)"""
+        )
+    finally:
+        con.close()
+    os.sync()
+    return target
 
 
 def indicators(events: int, count: int, hits: int, shape: str, seed: int) -> list[HuntIndicator]:
@@ -333,27 +341,28 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="hunt-bench-") as tmp:
         directory = Path(tmp)
         started = time.perf_counter()
-        paths = generate(directory, args.events, args.shape, not args.no_jsonl)
-        os.sync()  # the files' write-back would otherwise compete with the timed hunts
-        sizes = ", ".join(f"{p.suffix[1:]} {p.stat().st_size / 1e6:,.0f} MB" for p in paths)
+        parquet = generate(directory, args.events, args.shape)
         print(
-            f"generated {args.events:,} events, shape {args.shape} ({sizes}) in "
-            f"{time.perf_counter() - started:.1f} s (not timed)"
+            f"generated {args.events:,} events, shape {args.shape} (parquet "
+            f"{parquet.stat().st_size / 1e6:,.0f} MB) in {time.perf_counter() - started:.1f} s "
+            "(not timed)"
         )
         sample_inds: list[HuntIndicator] = []
+        first: Node | None = None
         for hits in hit_counts:
             started = time.perf_counter()
             inds = indicators(args.events, args.indicators, hits, args.shape, args.seed)
             sample_inds = sample_inds or inds
             (directory / f"node-{hits}").mkdir()
             node = Node(directory / f"node-{hits}", inds)
+            first = first or node
             os.sync()
             print(
                 f"node with {len(inds):,} indicators ({hits:,} hitting, {node.red:,} TLP:RED "
                 f"the hunter may not read) in {time.perf_counter() - started:.1f} s (not timed)"
             )
             for label in ("cold", "warm"):
-                seconds, outcome = node.hunt(paths[0])
+                seconds, outcome = node.hunt(parquet)
                 rows.append(
                     (
                         f"run_hunt parquet, {hits:,} hits, {label}",
@@ -364,27 +373,24 @@ def main(argv: list[str] | None = None) -> None:
                     )
                 )
                 print(f"  {rows[-1][0]}: {rows[-1][1]:,.0f} events/s  ({rows[-1][2]})")
-            if hits == hit_counts[0] and len(paths) > 1:
-                seconds, outcome = node.hunt(paths[1])
-                rows.append(
-                    (
-                        f"run_hunt jsonl, {hits:,} hits, warm",
-                        outcome.stats.events / seconds,
-                        f"{seconds:.2f} s; {outcome.matching_events:,} matching events, "
-                        f"{len(outcome.matches):,} sightings; {_phases(outcome)}",
-                    )
-                )
-                print(f"  {rows[-1][0]}: {rows[-1][1]:,.0f} events/s  ({rows[-1][2]})")
-        sample_source = paths[-1] if len(paths) > 1 else None
-        if sample_source is None:
-            sample_source = directory / "sample.jsonl"
-            con = duckdb.connect()
-            con.execute(
-                f"COPY (SELECT * FROM read_parquet('{paths[0]}') LIMIT {args.python_sample}) "
-                f"TO '{sample_source}' (FORMAT json)"
+        if not args.no_jsonl and first is not None:
+            started = time.perf_counter()
+            jsonl = as_jsonl(parquet, directory / "events.jsonl")
+            print(
+                f"the same events as JSON lines ({jsonl.stat().st_size / 1e6:,.0f} MB) in "
+                f"{time.perf_counter() - started:.1f} s (not timed)"
             )
-            con.close()
-        sample = head(sample_source, args.python_sample, directory / "sample-head.jsonl")
+            seconds, outcome = first.hunt(jsonl)
+            rows.append(
+                (
+                    f"run_hunt jsonl, {hit_counts[0]:,} hits, warm",
+                    outcome.stats.events / seconds,
+                    f"{seconds:.2f} s; {outcome.matching_events:,} matching events, "
+                    f"{len(outcome.matches):,} sightings; {_phases(outcome)}",
+                )
+            )
+            print(f"  {rows[-1][0]}: {rows[-1][1]:,.0f} events/s  ({rows[-1][2]})")
+        sample = as_jsonl(parquet, directory / "sample.jsonl", args.python_sample)
         rate, count, seconds = python_rate(sample, sample_inds)
         rows.append(
             ("python engine (sample, excl. prep)", rate, f"{count:,} events in {seconds:.2f} s")
