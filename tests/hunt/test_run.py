@@ -287,3 +287,45 @@ def test_observed_data_shows_the_matched_events(world: World, tmp_path: Path) ->
     assert shown == {green, "10.9.8.7"}  # the matched events' addresses, not 192.0.2.9
     assert _value_id("ipv4-addr", green) in observed["object_refs"]
     assert observed["number_observed"] == 2
+
+
+def test_revoked_expired_and_other_pattern_languages_are_not_hunted(
+    world: World, tmp_path: Path
+) -> None:
+    """On both databases, only live STIX-pattern indicators are hunted."""
+    from kizuna.hunt.sightings import readable_indicators
+
+    green = [TLP2_MARKINGS[Tlp.GREEN]]
+    ncsc = str(world.ncsc.identity_id)
+    revoked = {**_indicator("revoked", ncsc, "203.0.113.1", green), "revoked": True}
+    expired = {**_indicator("expired", ncsc, "203.0.113.2", green)}
+    expired["valid_until"] = "2026-01-01T12:00:00Z"
+    sigma = {**_indicator("sigma", ncsc, "203.0.113.3", green), "pattern_type": "sigma"}
+    sigma["pattern"] = "title: x"
+    live = {**_indicator("live", ncsc, "203.0.113.4", green), "revoked": False}
+    live["valid_until"] = "2999-01-01T00:00:00Z"
+    with write_transaction(world.engine) as conn:
+        outcomes = add_objects(
+            conn,
+            subject=world.ncsc,
+            collection_id=world.intel,
+            submitted=[revoked, expired, sigma, live],
+        )
+    assert all(o.ok for o in outcomes), outcomes
+    with read_transaction(world.engine) as conn:
+        found = readable_indicators(
+            conn, subject=world.water, collection_ids=[world.intel], since_us=None
+        )
+    hunted = {i.indicator_id: (i, body) for i, body in found}
+    assert str(live["id"]) in hunted
+    assert hunted[str(live["id"])][0].pattern == live["pattern"]
+    assert hunted[str(live["id"])][1]["id"] == live["id"]
+    for absent in (revoked, expired, sigma):
+        assert str(absent["id"]) not in hunted
+    outcome = run_hunt(
+        world.engine,
+        world.water,
+        HuntRequest(files=[_telemetry(tmp_path / "t.jsonl", ["203.0.113.1", "203.0.113.4"])]),
+    )
+    assert [m.indicator_id for m in outcome.matches] == [live["id"]]
+    assert outcome.names[str(live["id"])] == "live indicator"
