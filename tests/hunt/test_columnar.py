@@ -513,3 +513,95 @@ def test_simple_rows_are_the_full_plans_rows(object_type: str, path: str, litera
     assert prepared[0].exact
     if prepared[0].columnar:
         assert list(zip(plan.key_path, plan.key_raw, strict=True)) == [row]
+
+
+def _parquet_from(path: Path, select: str) -> Path:
+    con = duckdb.connect()
+    try:
+        con.execute(f"COPY ({select}) TO '{path}' (FORMAT parquet)")
+    finally:
+        con.close()
+    return path
+
+
+@pytest.mark.parametrize(
+    ("name", "build"),
+    [
+        # a column named like the engine's own aliases
+        (
+            "record-struct.parquet",
+            lambda p: _parquet_from(
+                p,
+                "SELECT * FROM (VALUES ('10.0.0.1', {'note': 'a'})) t(\"source.ip\", hunt_record)",
+            ),
+        ),
+        (
+            "record-text.parquet",
+            lambda p: _parquet_from(
+                p, "SELECT * FROM (VALUES ('10.0.0.1', 'a')) t(\"source.ip\", hunt_record)"
+            ),
+        ),
+        # MAP columns: the reader looks inside them like JSON objects
+        (
+            "map.parquet",
+            lambda p: _parquet_from(
+                p,
+                "SELECT * FROM (VALUES (MAP {'ip': '10.0.0.1'}, MAP {'port': 'abc'}), "
+                "(MAP {'ip': '10.0.0.2'}, MAP {'port': '80'})) t(source, destination)",
+            ),
+        ),
+        # a CSV header naming a column twice: the reader reads both
+        (
+            "twice.csv",
+            lambda p: p.write_text(
+                "source.ip,source.ip,x\n10.0.0.1,10.0.0.2,a\n10.0.0.3,10.0.0.1,b\n"
+            ),
+        ),
+        # bytes that are not UTF-8, and a carriage return inside a line: bad records only
+        (
+            "latin.jsonl",
+            lambda p: p.write_bytes(
+                b'{"source":{"ip":"10.0.0.1"}}\n{"file":{"name":"\xff"}}\n'
+                b'{"source":{"ip":"10.0.0.1"}}\n'
+            ),
+        ),
+        (
+            "cr.jsonl",
+            lambda p: p.write_bytes(
+                b'{"source":{"ip":"10.0.0.1"}}\n{"source":\r{"ip":"10.0.0.2"}}\n'
+                b'{"source":{"ip":"10.0.0.1"}}\n'
+            ),
+        ),
+    ],
+    ids=lambda value: value if isinstance(value, str) else "",
+)
+def test_files_the_engine_reads_differently_take_the_readers_view(
+    tmp_path: Path, name: str, build: Any
+) -> None:
+    """Files whose shape DuckDB would read otherwise than the reader still give the
+    reader's matches and counts (the engine hands them to the Python path), and the hunt
+    does not fail."""
+    path = tmp_path / name
+    build(path)
+    indicators = [
+        HuntIndicator("ip", "[ipv4-addr:value = '10.0.0.1']"),
+        HuntIndicator("ip2", "[ipv4-addr:value = '10.0.0.2']"),
+        HuntIndicator("port", "[network-traffic:dst_port = 80]"),
+    ]
+    stats = ReadStats()
+    report = hunt_files(indicators, [path], stats=stats)
+    expected = _python(indicators, path)
+    assert expected  # each file has something to find
+    assert _columnar(report) == expected
+    assert stats == _read_stats(path)
+
+
+def test_a_pattern_that_is_not_text_is_an_invalid_indicator(tmp_path: Path) -> None:
+    path = _write_jsonl(tmp_path / "e.jsonl", [{"source": {"ip": "10.0.0.1"}}])
+    odd: list[Any] = [None, 5, b"[ipv4-addr:value = '10.0.0.1']", ["x"]]
+    indicators = [HuntIndicator(f"odd-{n}", value) for n, value in enumerate(odd)]
+    report = hunt_files(
+        [*indicators, HuntIndicator("ok", "[ipv4-addr:value = '10.0.0.1']")], [path]
+    )
+    assert report.invalid_indicators == [f"odd-{n}" for n in range(len(odd))]
+    assert [m.indicator_id for m in report.matches] == ["ok"]

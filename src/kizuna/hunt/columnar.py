@@ -40,6 +40,7 @@ reader keeps the last one.
 
 from __future__ import annotations
 
+import csv
 import gc
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -435,6 +436,8 @@ def _typed_parts(
     """The joined value texts of a CSV or Parquet file (SQL over its columns), the field of
     each, and the SQL condition that the reader accepts the record (``None``: list columns
     carry keys, use Python)."""
+    if any(_through_map(types, f.name) for f in (*plan.joined, *plan.checked)):
+        return None  # the reader walks into a MAP like a JSON object; the engine does not
     exprs: list[str] = []
     owners: list[_Field] = []
     for f in plan.joined:
@@ -452,6 +455,22 @@ def _typed_parts(
         if (check := _typed_ok(f.kind, expr, column)) is not None
     ]
     return exprs, owners, " AND ".join(checks) or "true"
+
+
+def _through_map(types: dict[str, Any], name: str) -> bool:
+    """Whether some spelling of ``name`` reaches a MAP column or struct field (the reader
+    sees a MAP as a dictionary and looks inside; the engine's projection does not)."""
+    for keys in spellings(name):
+        column = types.get(keys[0])
+        for key in keys[1:]:
+            if column is None or column.id != "struct":
+                break
+            column = dict(column.children).get(key)
+        else:
+            continue
+        if column is not None and column.id == "map":
+            return True
+    return False
 
 
 def _typed_sql(
@@ -474,7 +493,9 @@ def _join_text(expr: str, owner: _Field) -> str:
     return expr
 
 
-def _parquet_candidates(exprs: Sequence[str], owners: Sequence[_Field], ok: str) -> tuple[str, str]:
+def _parquet_candidates(
+    exprs: Sequence[str], owners: Sequence[_Field], ok: str, columns: Sequence[str]
+) -> tuple[str, str]:
     """The Parquet scan, in two statements over one read of the file.
 
     The first keeps the rows the stage must return (every row the reader may reject, every
@@ -491,11 +512,14 @@ def _parquet_candidates(exprs: Sequence[str], owners: Sequence[_Field], ok: str)
         for n, (expr, owner) in enumerate(zip(exprs, owners, strict=True))
     ]
     keep = " OR ".join([f"NOT coalesce({ok}, false)", *hits])
-    columns = "".join(f", {e} AS c{n}" for n, e in enumerate(exprs))
+    values = "".join(f", {e} AS c{n}" for n, e in enumerate(exprs))
+    # the record built from the file's own column names (a whole-row alias could meet a
+    # column of the same name)
+    record = "{" + ", ".join(f"{_sql_str(c)}: {_ident(c)}" for c in columns) + "}"
     create = (
         "CREATE OR REPLACE TEMP TABLE hunt_cand AS SELECT file_row_number + 1 AS row, "
-        f"coalesce({ok}, false) AS ok, hunt_record AS rec{columns} "
-        f"FROM {_source_sql('parquet')} AS hunt_record WHERE {keep}"
+        f"coalesce({ok}, false) AS ok, {record} AS rec{values} "
+        f"FROM {_source_sql('parquet')} WHERE {keep}"
     )
     inputs = (
         "(SELECT row, NULL::VARCHAR AS line, ok"
@@ -556,8 +580,10 @@ class _DuckStage:
                 types = dict(zip(rel.columns, rel.types, strict=True))
                 if fmt == "parquet":
                     return self._parquet(params, types)
-                if fmt == "csv" and len(types) < 3:
-                    return None  # one column: a blank line is a record to DuckDB
+                if fmt == "csv" and (len(types) < 3 or _repeated_header(path)):
+                    # one column: a blank line is a record to DuckDB; a repeated name:
+                    # DuckDB renames one, the reader reads both
+                    return None
                 row = "ordinality + 1" if fmt == "csv" else "file_row_number + 1"
                 query = _typed_sql(_source_sql(fmt), row, self._plan, types)
             if query is None:
@@ -566,8 +592,10 @@ class _DuckStage:
             self._key_table(owners)
             return scan_result(con.execute(sql, params).fetchall())
         except duckdb.Error as exc:
-            if fmt == "csv":
-                return None  # rows that do not fit the header: the reader counts them
+            if fmt in ("csv", "jsonl"):
+                # rows that do not fit the header, bytes that are not UTF-8, a carriage
+                # return inside a line: the reader counts such records as bad
+                return None
             raise InvalidInput(f"cannot read {path} as {fmt}: {exc}") from None
 
     def _parquet(self, params: dict[str, str], types: dict[str, Any]) -> Scan | None:
@@ -577,7 +605,10 @@ class _DuckStage:
             return None
         exprs, owners, ok = parts
         self._key_table(owners)
-        create, query = _parquet_candidates(exprs, owners, ok)
+        columns = [c for c in types if c != "file_row_number"]
+        if not columns:
+            return None  # no columns at all: the reader says what it makes of the file
+        create, query = _parquet_candidates(exprs, owners, ok, columns)
         con = self._con
         con.execute(create, params)
         scan = scan_result(con.execute(query).fetchall())
@@ -589,7 +620,6 @@ class _DuckStage:
             "SELECT row, rec FROM hunt_cand WHERE row IN (SELECT unnest($rows::BIGINT[]))",
             {"rows": wanted},
         ).fetchall():
-            record.pop("file_row_number", None)
             scan.records[int(row)] = record
         con.execute("DROP TABLE hunt_cand")
         return scan
@@ -785,6 +815,17 @@ def _engine_reads(path: Path, fmt: str) -> bool:
     return fmt == "parquet" or zipped == path.name.lower().endswith(".gz")
 
 
+def _repeated_header(path: Path) -> bool:
+    """Whether the CSV header names a column twice (as the reader compares names)."""
+    with _readers._open_text(path) as text:
+        try:
+            header = next(csv.reader(text), [])
+        except csv.Error:
+            return True  # the reader decides what a broken header means
+    names = [name.strip() for name in header]
+    return len(set(names)) != len(names)
+
+
 def _physical_lines(path: Path) -> int:
     """Lines as ``csv.reader`` numbers them (end of line = ``\\n``), for the CSV record check."""
     count = 0
@@ -866,6 +907,9 @@ def _plan(
     invalid: list[str] = []
     by_path: dict[str, tuple[list[int], list[str]]] = {}
     for indicator in indicators:
+        if type(indicator.pattern) is not str:
+            invalid.append(indicator.indicator_id)  # as the parser would say
+            continue
         simple = _simple_row(indicator.pattern)
         if simple is not None:  # most indicators: no plan objects at all
             path, raw = simple

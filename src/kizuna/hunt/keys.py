@@ -199,6 +199,8 @@ _UNESCAPE = re.compile(r"\\(['\\])")
 def simple_key(text: str) -> tuple[str, str] | None:
     """The one key ``(path, normalised value)`` of a pattern that is one string equality on
     ``value`` or on one hash, read straight from the text; ``None`` for every other text."""
+    if type(text) is not str:
+        return None
     match = _SIMPLE_EQUALITY.fullmatch(text)
     if match is None:
         return None
