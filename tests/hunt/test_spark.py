@@ -104,3 +104,21 @@ def test_missing_pyspark_is_explained(monkeypatch: pytest.MonkeyPatch, tmp_path:
     monkeypatch.setattr(builtins, "__import__", no_pyspark)
     with pytest.raises(InvalidInput, match=r"pip install 'kizuna\[spark\]'"):
         spark_module.session("local[1]")
+
+
+def test_files_an_engine_reads_otherwise_take_the_readers_view(spark: Any, tmp_path: Path) -> None:
+    """A MAP column and a repeated CSV header name go to the Python path on Spark too."""
+    import duckdb
+
+    mapped = tmp_path / "map.parquet"
+    duckdb.sql(
+        "SELECT * FROM (VALUES (MAP {'ip': '10.0.0.1'}, MAP {'port': '80'})) t(source, destination)"
+    ).write_parquet(str(mapped))
+    twice = tmp_path / "twice.csv"
+    twice.write_text("source.ip,source.ip,x\n10.0.0.2,10.0.0.1,a\n")
+    indicators = [HuntIndicator("ip", "[ipv4-addr:value = '10.0.0.1']")]
+    for path in (mapped, twice):
+        on_spark = hunt_files(indicators, [path], engine="spark", spark_master="local[2]")
+        assert [(m.indicator_id, m.rows) for m in on_spark.matches] == [
+            ("ip", (1 if path == mapped else 2,))
+        ]

@@ -436,8 +436,6 @@ def _typed_parts(
     """The joined value texts of a CSV or Parquet file (SQL over its columns), the field of
     each, and the SQL condition that the reader accepts the record (``None``: list columns
     carry keys, use Python)."""
-    if any(_through_map(types, f.name) for f in (*plan.joined, *plan.checked)):
-        return None  # the reader walks into a MAP like a JSON object; the engine does not
     exprs: list[str] = []
     owners: list[_Field] = []
     for f in plan.joined:
@@ -580,10 +578,8 @@ class _DuckStage:
                 types = dict(zip(rel.columns, rel.types, strict=True))
                 if fmt == "parquet":
                     return self._parquet(params, types)
-                if fmt == "csv" and (len(types) < 3 or _repeated_header(path)):
-                    # one column: a blank line is a record to DuckDB; a repeated name:
-                    # DuckDB renames one, the reader reads both
-                    return None
+                if fmt == "csv" and len(types) < 3:
+                    return None  # one column: a blank line is a record to DuckDB
                 row = "ordinality + 1" if fmt == "csv" else "file_row_number + 1"
                 query = _typed_sql(_source_sql(fmt), row, self._plan, types)
             if query is None:
@@ -813,6 +809,25 @@ def _engine_reads(path: Path, fmt: str) -> bool:
         return False
     zipped = _readers._magic(path)[:2] == b"\x1f\x8b"
     return fmt == "parquet" or zipped == path.name.lower().endswith(".gz")
+
+
+def _reader_only(
+    con: duckdb.DuckDBPyConnection, path: Path, fmt: str, mapping: FieldMapping | None
+) -> bool:
+    """Files whose shape an engine reads otherwise than the reader, for every engine: a CSV
+    header naming a column twice (engines rename one, the reader reads both) and Parquet
+    files where a mapped field passes through a MAP (the reader looks inside it like a JSON
+    object, the engines' projections do not)."""
+    if fmt == "csv":
+        return _repeated_header(path)
+    if fmt != "parquet":
+        return False
+    try:
+        rel = con.sql(f"SELECT * FROM {_source_sql(fmt)}", params={"path": str(path)})
+    except duckdb.Error:
+        return False  # the stage reports what is wrong with the file
+    types = dict(zip(rel.columns, rel.types, strict=True))
+    return any(_through_map(types, f.name) for f in _fields(mapping))
 
 
 def _repeated_header(path: Path) -> bool:
@@ -1141,9 +1156,16 @@ def _python_events(
         yield HuntEvent(event.line, event.timestamp_us, event.scos)
 
 
-def _scan(stage: Stage, path: Path, fmt: str, report: ColumnarReport) -> Scan | None:
+def _scan(
+    con: duckdb.DuckDBPyConnection,
+    stage: Stage,
+    path: Path,
+    fmt: str,
+    mapping: FieldMapping | None,
+    report: ColumnarReport,
+) -> Scan | None:
     """The candidate stage for one file, or ``None`` when the Python path must read it."""
-    if not _engine_reads(path, fmt):
+    if not _engine_reads(path, fmt) or _reader_only(con, path, fmt, mapping):
         return None
     started = time.perf_counter()
     scan = stage(path, fmt)
@@ -1222,7 +1244,7 @@ def _hunt_one(
     correlations)."""
     path, fmt = file.path, file.fmt
     everything_python = bool(prepared) and len(fallback) == len(prepared)
-    scan = None if everything_python else _scan(stage, path, fmt, report)
+    scan = None if everything_python else _scan(con, stage, path, fmt, mapping, report)
     if scan is None:
         fallback = list(prepared)  # Zeek, STIX, list columns: the Python path for everything
     else:
