@@ -12,7 +12,7 @@ from typing import Any
 import duckdb
 import orjson
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from kizuna.hunt.columnar import FileProgress, hunt_files
@@ -605,3 +605,66 @@ def test_a_pattern_that_is_not_text_is_an_invalid_indicator(tmp_path: Path) -> N
     )
     assert report.invalid_indicators == [f"odd-{n}" for n in range(len(odd))]
     assert [m.indicator_id for m in report.matches] == ["ok"]
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    st.tuples(
+        st.sampled_from(["2026", "2024", "1999", "9999", "0999"]),
+        st.sampled_from(["01", "02", "12", "13"]),
+        st.sampled_from(["01", "28", "29", "30", "31", "00"]),
+        st.sampled_from(["T", " ", "t"]),
+        st.sampled_from(["00", "09", "23", "24"]),
+        st.sampled_from(["00", "59", "60"]),
+        st.sampled_from(["00", "59", "60"]),
+        st.sampled_from(["", ".5", ".123456", ".1234567"]),
+        st.sampled_from(
+            [
+                *("", "Z", "+00", "-05", "+0530", "+05:30", "-23:59"),
+                *("+24", "+2", "+123", "+23:60", "+0560", "-24:00"),
+            ]
+        ),
+    ).map(lambda p: f"{p[0]}-{p[1]}-{p[2]}{p[3]}{p[4]}:{p[5]}:{p[6]}{p[7]}{p[8]}")
+)
+def test_iso_time_is_a_subset_of_what_the_reader_accepts(text: str) -> None:
+    """A time the candidate stage passes as certainly readable (``ISO_TIME`` and a valid
+    date) is one the reader reads."""
+    import re
+    from datetime import date, datetime
+
+    from kizuna.hunt.columnar import ISO_TIME
+
+    if re.fullmatch(ISO_TIME, text) is None:
+        return
+    event("ISO_TIME passes it")
+    try:
+        date.fromisoformat(text[:10])
+    except ValueError:
+        return  # TRY_CAST(left(text, 10) AS DATE) refuses it too
+    datetime.fromisoformat(text)
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    ["2026-01-01 00:00:00+00", "2026-01-01T00:00:00+0530", "2026-01-01T00:00:00.5-03:00"],
+)
+def test_offsets_as_databases_print_them_are_not_suspects(tmp_path: Path, stamp: str) -> None:
+    """``+00`` and ``+0530`` offsets are read by the engine, not sent line by line to Python
+    (which made a whole file of them run at the reader's speed)."""
+    from kizuna.hunt.columnar import ScanPlan, _DuckStage, _plan
+
+    records = [{"@timestamp": stamp, "source": {"ip": "10.0.0.1"}}] * 3
+    path = _write_jsonl(tmp_path / "t.jsonl", [])
+    path.write_bytes(b"\n".join(orjson.dumps(r) for r in records) + b"\n")
+    indicators = [HuntIndicator("ip", "[ipv4-addr:value = '10.0.0.1']")]
+    _prepared, _invalid, plan = _plan(indicators, None)
+    assert isinstance(plan, ScanPlan)
+    con = duckdb.connect()
+    try:
+        scan = _DuckStage(con, plan)(path, "jsonl")
+    finally:
+        con.close()
+    assert scan is not None
+    assert scan.suspects == [1]  # line 1 is always read again (a byte order mark)
+    assert scan.clean == 2
+    assert _columnar(hunt_files(indicators, [path])) == _python(indicators, path)

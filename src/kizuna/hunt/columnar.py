@@ -98,10 +98,11 @@ SUSPECT, CLEAN = -1, -2
 #: keeps the scan fast), and trailing commas. A superset: such lines are only re-checked.
 _NUMBER_TAIL = r"[ \t\r]*[-+]?([iI][nN][fF]|[nN][aA][nN]|[0-9.]+[eE][-+]?[0-9]{3}|[0-9]{20})"
 LENIENT_JSON = (":" + _NUMBER_TAIL, "," + _NUMBER_TAIL, r"\[" + _NUMBER_TAIL, r",[ \t\r]*[\]}]")
-#: RFC 3339 texts ``datetime.fromisoformat`` surely accepts (day-of-month checked apart)
+#: RFC 3339 texts ``datetime.fromisoformat`` surely accepts (day-of-month checked apart),
+#: offsets also as ``+HH`` and ``+HHMM`` (as PostgreSQL and DuckDB print them)
 ISO_TIME = (
     r"[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[T ]([01][0-9]|2[0-3]):[0-5][0-9]"
-    r":[0-5][0-9](\.[0-9]{1,6})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?"
+    r":[0-5][0-9](\.[0-9]{1,6})?(Z|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)?"
 )
 #: epoch texts ``_epoch_text_us`` surely accepts
 EPOCH_TEXT = r"[0-9]{1,17}(\.[0-9]+)?"
