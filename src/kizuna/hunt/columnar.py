@@ -1053,6 +1053,7 @@ def _hunt_files(
     if threads is not None:
         config["threads"] = threads
     con = duckdb.connect(":memory:", config=config)
+    con.execute("SET enable_progress_bar = false")  # the CLI draws its own; DuckDB's is noise
     try:
         stage: Stage = _DuckStage(con, plan)
         if engine == "spark":

@@ -250,6 +250,7 @@ class EmbeddedEngine:
         if self._threads is not None:
             config["threads"] = self._threads
         con = duckdb.connect(":memory:", config=config)
+        con.execute("SET enable_progress_bar = false")
         try:
             con.execute(
                 "CREATE TEMP TABLE hunt_keys AS SELECT unnest($ind::INTEGER[]) AS ind, "

@@ -808,6 +808,7 @@ def _parquet_events(path: Path, mapping: FieldMapping | None, stats: ReadStats) 
     trie = _trie(_table(mapping, ECS_FIELDS, ECS_TIMESTAMP))
     source = path.name
     connection = duckdb.connect()
+    connection.execute("SET enable_progress_bar = false")
     try:
         try:
             connection.execute("SELECT * FROM read_parquet(?)", [str(path)])
