@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from kizuna.access import service
 from kizuna.access.decision import (
@@ -34,6 +34,9 @@ from kizuna.config import Settings
 from kizuna.db.engine import make_engine, read_transaction, write_transaction
 from kizuna.db.migrate import upgrade
 from kizuna.errors import Forbidden, NotFound
+from kizuna.hunt.engine import HuntIndicator
+from kizuna.hunt.sightings import Hunted, indicator_bodies, readable_indicators
+from kizuna.stix.timestamps import parse_timestamp
 from kizuna.store import collections as store_collections
 from kizuna.store.ingest import add_objects
 from kizuna.store.query import Filters, VersionMatch, read_page
@@ -303,7 +306,43 @@ def test_sql_filter_selects_exactly_what_the_predicate_allows(
                     got = {(r.stix_id, r.version) for r in page.rows}
                 except (NotFound, Forbidden):
                     got = set()
-                assert got == _expected(subject, facts, grants, stored, index), (subject, index)
+                expected = _expected(subject, facts, grants, stored, index)
+                assert got == expected, (subject, index)
+                _check_hunt_selection(conn, subject, collection.id, stored, index, expected)
+
+
+def _check_hunt_selection(
+    conn: Connection,
+    subject: Subject,
+    collection_id: str,
+    stored: list[Stored],
+    index: int,
+    expected: set[tuple[str, str]],
+) -> None:
+    """The hunt's reads over the hunt index follow the same rule: it hunts an indicator
+    exactly when the latest version in the collection is readable, and reading bodies back
+    returns nothing else, even when asked for every version stored."""
+    latest: dict[str, str] = {}
+    for s in stored:
+        if s.collection == index and s.stix_id.startswith("indicator--"):
+            latest[s.stix_id] = max(latest.get(s.stix_id, s.version), s.version)
+    hunted_now = {i for i, v in latest.items() if (i, v) in expected}
+    if subject.identity_id is not None:
+        try:
+            chosen = readable_indicators(
+                conn, subject=subject, collection_ids=[collection_id], since_us=None
+            )
+        except (NotFound, Forbidden):
+            chosen = []
+        assert {h.indicator.indicator_id for h in chosen} == hunted_now, (subject, index)
+    asked = [
+        Hunted(HuntIndicator(s.stix_id, "[x:y = 'z']"), collection_id, parse_timestamp(s.version))
+        for s in stored
+        if s.collection == index and s.stix_id.startswith("indicator--")
+    ]
+    bodies = indicator_bodies(conn, subject=subject, hunted=asked)
+    for stix_id, body in bodies.items():
+        assert (stix_id, body["modified"]) in expected, (subject, index, stix_id)
 
 
 @pytest.fixture

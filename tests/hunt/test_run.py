@@ -316,10 +316,9 @@ def test_revoked_expired_and_other_pattern_languages_are_not_hunted(
         found = readable_indicators(
             conn, subject=world.water, collection_ids=[world.intel], since_us=None
         )
-    hunted = {i.indicator_id: (i, body) for i, body in found}
+    hunted = {h.indicator.indicator_id: h.indicator for h in found}
     assert str(live["id"]) in hunted
-    assert hunted[str(live["id"])][0].pattern == live["pattern"]
-    assert hunted[str(live["id"])][1]["id"] == live["id"]
+    assert hunted[str(live["id"])].pattern == live["pattern"]
     for absent in (revoked, expired, sigma):
         assert str(absent["id"]) not in hunted
     outcome = run_hunt(
@@ -329,3 +328,36 @@ def test_revoked_expired_and_other_pattern_languages_are_not_hunted(
     )
     assert [m.indicator_id for m in outcome.matches] == [live["id"]]
     assert outcome.names[str(live["id"])] == "live indicator"
+
+
+def test_an_indicator_deleted_during_the_hunt_is_left_out(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The indicators are chosen before the files are read and their bodies read back after:
+    one deleted in between yields no match, record or sighting (its body is gone)."""
+    import kizuna.hunt.run as run_module
+    from kizuna.store.query import VersionMatch, delete_object
+
+    real = run_module.hunt_files
+
+    def deleting(*args: Any, **kwargs: Any) -> Any:
+        report = real(*args, **kwargs)
+        with write_transaction(world.engine) as conn:
+            collection = get_collection(conn, world.ncsc, world.intel)
+            delete_object(
+                conn,
+                subject=world.ncsc,
+                collection=collection,
+                stix_id=world.ids["green"],
+                filters=Filters(versions=VersionMatch.every()),
+            )
+        return report
+
+    monkeypatch.setattr(run_module, "hunt_files", deleting)
+    events = _telemetry(tmp_path / "t.jsonl", [ADDRESSES["green"], ADDRESSES["amber for water"]])
+    outcome = run_hunt(
+        world.engine, world.water, HuntRequest(files=[events], store_into=world.intel)
+    )
+    assert [m.indicator_id for m in outcome.matches] == [world.ids["amber for water"]]
+    assert [r["indicator_id"] for r in outcome.records] == [world.ids["amber for water"]]
+    assert outcome.stored["sighting"] == 1

@@ -26,8 +26,14 @@ from kizuna.access.tlp import (
 )
 from kizuna.db.engine import make_engine, read_transaction, write_transaction
 from kizuna.hunt.engine import EmbeddedEngine, HuntEvent, Match
+from kizuna.hunt.keys import simple_key
 from kizuna.hunt.readers import Event, ReadStats, read_events
-from kizuna.hunt.sightings import readable_indicators, sightings_for, store_sightings
+from kizuna.hunt.sightings import (
+    indicator_bodies,
+    readable_indicators,
+    sightings_for,
+    store_sightings,
+)
 from kizuna.stix.validate import validate_object
 from kizuna.store.collections import get_collection
 from kizuna.store.ingest import add_objects
@@ -145,10 +151,15 @@ def readable_ids(node: Node, who: str, collections: list[str] | None = None) -> 
         found = readable_indicators(
             conn, subject=node.subjects[who], collection_ids=collections, since_us=None
         )
-    for hunted, body in found:
-        assert hunted.indicator_id == body["id"]
-        assert hunted.pattern == body["pattern"]
-    return {hunted.indicator_id for hunted, _ in found}
+    with read_transaction(node.engine) as conn:
+        bodies = indicator_bodies(conn, subject=node.subjects[who], hunted=found)
+    assert set(bodies) == {h.indicator.indicator_id for h in found}
+    for h in found:
+        body = bodies[h.indicator.indicator_id]
+        assert h.indicator.pattern == body["pattern"]
+        # the index gives the pattern's simple key, as worked out from the text
+        assert h.indicator.key == simple_key(body["pattern"])
+    return {h.indicator.indicator_id for h in found}
 
 
 def test_readable_indicators_follow_the_tlp_rule(node: Node) -> None:
@@ -182,7 +193,7 @@ def hunt(node: Node, who: str, events: list[Event]) -> dict[str, Match]:
             conn, subject=node.subjects[who], collection_ids=None, since_us=None
         )
     report = EmbeddedEngine().hunt(
-        [h for h, _ in found],
+        [h.indicator for h in found],
         [HuntEvent(row=i, timestamp_us=e.timestamp_us, scos=e.scos) for i, e in enumerate(events)],
     )
     return {m.indicator_id: m for m in report.matches}

@@ -46,16 +46,15 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import duckdb
 import orjson
 
 from kizuna.errors import InvalidInput
 from kizuna.hunt import readers as _readers
-from kizuna.hunt.correlate import Correlation, correlates
+from kizuna.hunt.correlate import Correlation
 from kizuna.hunt.engine import (
     EmbeddedEngine,
     HuntEvent,
@@ -64,21 +63,18 @@ from kizuna.hunt.engine import (
     Match,
     _observed_scos,
 )
+from kizuna.hunt.index import as_planned, pattern_plan
 from kizuna.hunt.keys import (
     Key,
-    KeyPlan,
     _names_text,
-    plan_keys,
-    plan_leaf_keys,
+    raw_texts,
     sco_keys,
     simple_key,
-    simple_plan,
 )
 from kizuna.hunt.readers import FieldMapping, ReadStats, read_events
 from kizuna.patterns import (
     CompiledPattern,
     Pattern,
-    PatternError,
     compile_pattern,
     observation_from_scos,
     parse,
@@ -218,17 +214,6 @@ def field_paths(f: _Field) -> frozenset[str]:
     if f.kind == "value" and f.target.object_type in _ADDRESS_TYPES:
         return frozenset({"ipv4-addr:value", "ipv6-addr:value"})
     return frozenset({f.path})
-
-
-def _raw_texts(value: str) -> list[str]:
-    """The texts an engine shows for telemetry values whose normalised key is ``value``
-    (a superset: ``'80'`` stands for the number and the string; the candidate is checked)."""
-    if value.startswith("##"):
-        return [value[1:]]
-    if value.startswith("#"):
-        digits = value[1:]
-        return [digits, digits + ".0"]
-    return [value]
 
 
 def key_index(owners: Sequence[_Field]) -> tuple[list[str], list[int]]:
@@ -853,47 +838,6 @@ def _physical_lines(path: Path) -> int:
     return count + (tail not in (b"", b"\n"))
 
 
-class Planned(NamedTuple):
-    """What :func:`pattern_plan` knows of one pattern text."""
-
-    pattern: Pattern | None
-    plan: KeyPlan
-    across: bool
-    #: the key paths, and the key table rows ``(path, raw text)`` of every key
-    paths: frozenset[str]
-    rows: tuple[tuple[str, str], ...]
-
-
-@lru_cache(maxsize=1 << 17)
-def pattern_plan(text: str) -> Planned | None:
-    """A pattern parsed, its key plan (:func:`~kizuna.hunt.keys.plan_leaf_keys` when it
-    correlates across events, else :func:`~kizuna.hunt.keys.plan_keys`) and whether it
-    correlates; ``None``: not a valid pattern. A single equality is planned from the text
-    (:func:`~kizuna.hunt.keys.simple_plan`) and left unparsed (a ``None`` pattern). All of
-    it follows from the text alone and is immutable, so it is kept by text: a node hunts with
-    much the same indicators again and again, and preparing 100,000 of them is otherwise the
-    largest fixed cost of a hunt (131,072 patterns kept, at most about 1 KB each)."""
-    simple = simple_plan(text)
-    if simple is not None:
-        return _planned(None, simple, False)  # parsed only if the evaluator is ever needed
-    try:
-        pattern = parse(text)
-    except PatternError:
-        return None
-    across = correlates(pattern)
-    return _planned(pattern, plan_leaf_keys(pattern) if across else plan_keys(pattern), across)
-
-
-def _planned(pattern: Pattern | None, plan: KeyPlan, across: bool) -> Planned:
-    if len(plan.keys) == 1:  # most indicators: no generators
-        (key,) = plan.keys
-        value = key.value
-        if value[:1] != "#":
-            return Planned(pattern, plan, across, frozenset((key.path,)), ((key.path, value),))
-    rows = tuple((k.path, raw) for k in plan.keys for raw in _raw_texts(k.value))
-    return Planned(pattern, plan, across, frozenset(k.path for k in plan.keys), rows)
-
-
 #: pattern text -> its key table row, or ``None``: not a simple equality; kept across hunts
 _SIMPLE_ROWS: dict[str, tuple[str, str] | None] = {}
 _SIMPLE_ROWS_KEPT = 1 << 17
@@ -906,7 +850,7 @@ def _simple_row(text: str) -> tuple[str, str] | None:
     if text in _SIMPLE_ROWS:
         return _SIMPLE_ROWS[text]
     key = simple_key(text)
-    row = None if key is None else (key[0], _raw_texts(key[1])[0])
+    row = None if key is None else (key[0], raw_texts(key[1])[0])
     if len(_SIMPLE_ROWS) >= _SIMPLE_ROWS_KEPT:
         _SIMPLE_ROWS.clear()
     _SIMPLE_ROWS[text] = row
@@ -926,7 +870,8 @@ def _plan(
         if type(indicator.pattern) is not str:
             invalid.append(indicator.indicator_id)  # as the parser would say
             continue
-        simple = _simple_row(indicator.pattern)
+        key = indicator.key
+        simple = _simple_row(indicator.pattern) if key is None else (key[0], raw_texts(key[1])[0])
         if simple is not None:  # most indicators: no plan objects at all
             path, raw = simple
             columnar = path in produced
@@ -936,7 +881,8 @@ def _plan(
                 raws.append(raw)
             prepared.append(_Prepared(indicator, None, None, True, columnar))
             continue
-        planned = pattern_plan(indicator.pattern)
+        known = indicator.plan
+        planned = pattern_plan(indicator.pattern) if known is None else as_planned(None, known)
         if planned is None:
             invalid.append(indicator.indicator_id)
             continue

@@ -43,7 +43,7 @@ import duckdb
 
 from kizuna.errors import InvalidInput
 from kizuna.hunt.correlate import Correlation, correlates
-from kizuna.hunt.keys import plan_keys, plan_leaf_keys, sco_keys
+from kizuna.hunt.keys import KeyPlan, plan_keys, plan_leaf_keys, sco_keys
 from kizuna.patterns import (
     CompiledPattern,
     Observation,
@@ -57,10 +57,16 @@ __all__ = ["EmbeddedEngine", "HuntEvent", "HuntIndicator", "HuntReport", "Match"
 
 @dataclass(frozen=True, slots=True)
 class HuntIndicator:
-    """An indicator to hunt for: its id and its STIX pattern text."""
+    """An indicator to hunt for: its id and its STIX pattern text. What the store's hunt
+    index (:mod:`kizuna.hunt.index`) already knows of the pattern, so that a hunt need not
+    work it out again (``None``: worked out from the text): ``key``, its
+    :func:`~kizuna.hunt.keys.simple_key`; ``plan``, the key plan of a pattern that does not
+    correlate across events."""
 
     indicator_id: str
     pattern: str
+    key: tuple[str, str] | None = None
+    plan: KeyPlan | None = None
 
 
 @dataclass(frozen=True, slots=True)

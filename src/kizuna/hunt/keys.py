@@ -70,6 +70,7 @@ __all__ = [
     "path_text",
     "plan_keys",
     "plan_leaf_keys",
+    "raw_texts",
     "sco_keys",
     "simple_key",
     "simple_plan",
@@ -194,6 +195,17 @@ _SIMPLE_EQUALITY = re.compile(
     re.ASCII,
 )
 _UNESCAPE = re.compile(r"\\(['\\])")
+
+
+def raw_texts(value: str) -> list[str]:
+    """The texts an engine shows for telemetry values whose normalised key is ``value``
+    (a superset: ``'80'`` stands for the number and the string; the candidate is checked)."""
+    if value.startswith("##"):
+        return [value[1:]]
+    if value.startswith("#"):
+        digits = value[1:]
+        return [digits, digits + ".0"]
+    return [value]
 
 
 def simple_key(text: str) -> tuple[str, str] | None:

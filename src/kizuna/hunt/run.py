@@ -36,7 +36,12 @@ from kizuna.federation.sync import sync_peer
 from kizuna.hunt.columnar import FileProgress, collector_paused, hunt_files
 from kizuna.hunt.engine import Match
 from kizuna.hunt.readers import FORMATS, FieldMapping, ReadStats
-from kizuna.hunt.sightings import readable_indicators, sightings_for, store_sightings
+from kizuna.hunt.sightings import (
+    indicator_bodies,
+    readable_indicators,
+    sightings_for,
+    store_sightings,
+)
 from kizuna.stix.timestamps import format_timestamp, parse_timestamp
 from kizuna.store.collections import get_collection
 from kizuna.store.ingest import Outcome
@@ -89,8 +94,8 @@ class HuntOutcome:
     ``stored``: objects stored per STIX type; ``refused``: objects the store refused;
     ``shared``: per matched indicator, how its sighting went back to the producer, or why
     it did not; ``seconds``: time reading the files; ``phases``: seconds per phase (choosing
-    the indicators, preparing them, the engine's scan, confirming and building events, and
-    storing sightings when asked)."""
+    the indicators and reading the matched ones' bodies back, preparing them, the engine's
+    scan, confirming and building events, and storing sightings when asked)."""
 
     indicators: int
     matches: list[Match]
@@ -287,9 +292,7 @@ def _run_hunt(
             collection_ids=list(request.collection_ids) if request.collection_ids else None,
             since_us=request.since_us,
         )
-    indicators = [i for i, _obj in readable]
-    bodies = {i.indicator_id: obj for i, obj in readable}
-    names = {k: str(v.get("name", "")) for k, v in bodies.items()}
+    indicators = [h.indicator for h in readable]
     if announce is not None:
         announce(len(indicators))
 
@@ -307,14 +310,29 @@ def _run_hunt(
         progress=progress,
     )
     seconds = time.perf_counter() - started
-    per_file = [{m.indicator_id: m for m in report.file_matches.get(p.name, [])} for p in files]
+    reading = time.perf_counter()
+    bodies: dict[str, dict[str, Any]] = {}
+    if report.matches:
+        hunted = {h.indicator.indicator_id: h for h in readable}
+        with read_transaction(db) as conn:
+            bodies = indicator_bodies(
+                conn, subject=subject, hunted=(hunted[m.indicator_id] for m in report.matches)
+            )
+    # A matched indicator deleted, or no longer readable, since the hunt began is left out.
+    matches = [m for m in report.matches if m.indicator_id in bodies]
+    names = {k: str(v.get("name", "")) for k, v in bodies.items()}
+    choosing += time.perf_counter() - reading
+    per_file = [
+        {m.indicator_id: m for m in report.file_matches.get(p.name, []) if m.indicator_id in bodies}
+        for p in files
+    ]
     outcome = HuntOutcome(
         indicators=len(indicators),
-        matches=list(report.matches),
+        matches=matches,
         names=names,
         stats=stats,
         invalid_indicators=list(report.invalid_indicators),
-        records=_records(report.matches, per_file, names, labels),
+        records=_records(matches, per_file, names, labels),
         candidate_pairs=report.candidate_pairs,
         seconds=seconds,
         phases={
@@ -324,8 +342,9 @@ def _run_hunt(
             "confirm": max(0.0, seconds - report.prepare_seconds - report.sql_seconds),
         },
     )
-    if request.store_into is None or not report.matches:
+    if request.store_into is None or not matches:
         return outcome
+    storing = time.perf_counter()
 
     events = {
         file_index << _FILE_SHIFT | row: event
@@ -335,12 +354,12 @@ def _run_hunt(
     producers: dict[str, Org] = {}
     if request.share_sightings:
         with read_transaction(db) as conn:
-            for m in report.matches:
+            for m in matches:
                 why = _producer(conn, bodies[m.indicator_id], hunter_identity, producers)
                 if why is not None:
                     outcome.shared[m.indicator_id] = why
     objects: list[object] = []
-    for m in report.matches:
+    for m in matches:
         producer = producers.get(m.indicator_id)
         objects += sightings_for(
             _combined(m.indicator_id, per_file),
@@ -361,7 +380,7 @@ def _run_hunt(
             outcome.refused.append(o)
     if producers:
         _share(db, settings, request.store_into, producers, outcome)
-    outcome.phases["sightings"] = time.perf_counter() - started - seconds
+    outcome.phases["sightings"] = time.perf_counter() - storing
     return outcome
 
 

@@ -1,9 +1,11 @@
 """From hunt matches to STIX 2.1 sightings, and the indicators a hunting org may hunt.
 
 :func:`readable_indicators` reads indicators only through the store's read path
-(:func:`~kizuna.store.collections.get_collection` + :func:`~kizuna.store.query.read_page`
-with the hunter's subject), so the TLP access rule alone decides what is hunted: an
-indicator the hunter may not read is never hunted, and nothing about it leaks into output.
+(:func:`~kizuna.store.collections.get_collection` + :func:`~kizuna.store.query.readable_select`
+with the hunter's subject, over the hunt index of :mod:`kizuna.hunt.index`), so the TLP
+access rule alone decides what is hunted: an indicator the hunter may not read is never
+hunted, and nothing about it leaks into output. :func:`indicator_bodies` reads the matched
+ones' bodies back the same way (:func:`~kizuna.store.query.read_page`).
 
 :func:`sightings_for` turns one :class:`~kizuna.hunt.engine.Match` into an ``observed-data``
 (with the matched SCOs) and a ``sighting`` of the indicator, created by the hunter. They carry
@@ -20,25 +22,35 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import orjson
-from sqlalchemy import Connection
+from sqlalchemy import Connection, or_
 
 from kizuna.access.subject import Subject
 from kizuna.access.tlp import TLP2_MARKINGS, WELL_KNOWN, Pap, Tlp, audience_marking
-from kizuna.errors import Forbidden, InvalidInput
+from kizuna.errors import Forbidden, InvalidInput, NotFound
 from kizuna.hunt.engine import HuntIndicator, Match
+from kizuna.hunt.index import KEY_VERSION, read_plan
 from kizuna.hunt.readers import _object_id
-from kizuna.stix.timestamps import format_timestamp, now_micros, parse_timestamp
+from kizuna.stix.timestamps import format_timestamp, now_micros
 from kizuna.stix.validate import validate_object
 from kizuna.store.collections import get_collection, list_collections
 from kizuna.store.ingest import Outcome, add_objects
-from kizuna.store.query import Filters, VersionMatch, read_all
+from kizuna.store.models import indicator_patterns, objects
+from kizuna.store.query import readable_select
 
-__all__ = ["readable_indicators", "sighting_markings", "sightings_for", "store_sightings"]
+__all__ = [
+    "Hunted",
+    "indicator_bodies",
+    "readable_indicators",
+    "sighting_markings",
+    "sightings_for",
+    "store_sightings",
+]
 
-_PAGE = 10_000  # indicators per read while collecting what to hunt
+_CHUNK = 500  # indicator ids per read of matched indicators' bodies
 #: uuid5 namespace of sighting and observed-data ids derived from what a hunt saw
 _SIGHTING_NAMESPACE = uuid.UUID("0f3c2a8e-5b1d-5e47-9a6c-7d2e4b8f1a30")
 _MAX_COUNT = 999_999_999  # STIX 2.1 bound for number_observed and count
@@ -58,19 +70,14 @@ class Observed(Protocol):
 # -- indicators -------------------------------------------------------------------------------
 
 
-def _huntable(obj: Mapping[str, Any], now_us: int) -> bool:
-    if obj.get("type") != "indicator" or obj.get("pattern_type") != "stix":
-        return False
-    if obj.get("revoked") is True or not isinstance(obj.get("pattern"), str):
-        return False
-    valid_until = obj.get("valid_until")
-    if isinstance(valid_until, str):
-        try:
-            if parse_timestamp(valid_until) <= now_us:
-                return False
-        except InvalidInput:
-            return False
-    return True
+@dataclass(frozen=True, slots=True)
+class Hunted:
+    """An indicator chosen for a hunt, and which stored version it is (to read its body back
+    if it matches: :func:`indicator_bodies`)."""
+
+    indicator: HuntIndicator
+    collection_id: str
+    version_us: int
 
 
 def readable_indicators(
@@ -79,38 +86,92 @@ def readable_indicators(
     subject: Subject,
     collection_ids: Sequence[str] | None,
     since_us: int | None,
-) -> list[tuple[HuntIndicator, dict[str, Any]]]:
+) -> list[Hunted]:
     """The STIX-pattern indicators the subject may read, latest version, neither revoked nor
     expired (``valid_until`` in the past), from the given collections (every collection the
     subject may read when ``None``). ``since_us``: only indicators whose latest version was
     added to the collection after that time (date_added). An id found in several collections
     is hunted once, in its newest version. A named collection the subject may not read
-    raises NotFound or Forbidden, as the TAXII API would."""
+    raises NotFound or Forbidden, as the TAXII API would.
+
+    One query per collection over the hunt index (:mod:`kizuna.hunt.index`), through the
+    access rule of the store's read path (:func:`~kizuna.store.query.readable_select`); no
+    body is read."""
     if collection_ids is None:
         chosen = [c for c in list_collections(conn, subject) if c.can_read]
     else:
         chosen = [get_collection(conn, subject, cid) for cid in dict.fromkeys(collection_ids)]
-    filters = Filters(types=("indicator",), versions=VersionMatch.latest(), added_after_us=since_us)
     now_us = now_micros()
-    found: dict[str, tuple[str, dict[str, Any]]] = {}
+    index = indicator_patterns
+    found: dict[str, Hunted] = {}
     for collection in chosen:
-        for row in read_all(
-            conn, subject=subject, collection=collection, filters=filters, page_size=_PAGE
-        ):
-            obj = orjson.loads(row.body)
-            if not isinstance(obj, dict) or not _huntable(obj, now_us):
+        query = (
+            readable_select(
+                subject,
+                collection,
+                objects.c.stix_id,
+                objects.c.version_us,
+                index.c.pattern,
+                index.c.key_path,
+                index.c.key_value,
+                index.c.plan,
+                index.c.key_version,
+            )
+            .join(index, index.c.object_pk == objects.c.pk)
+            .where(
+                objects.c.stix_type == "indicator",
+                objects.c.is_last.is_(True),
+                objects.c.revoked.is_(False),
+                or_(index.c.valid_until_us.is_(None), index.c.valid_until_us > now_us),
+            )
+        )
+        if since_us is not None:
+            query = query.where(objects.c.date_added_us > since_us)
+        for stix_id, version_us, pattern, path, value, plan, made_by in conn.execute(query).all():
+            held = found.get(stix_id)
+            if held is not None and held.version_us >= version_us:
                 continue
-            held = found.get(row.stix_id)
-            if held is None or _version_us(held[0]) < _version_us(row.version):
-                found[row.stix_id] = (row.version, obj)
-    return [
-        (HuntIndicator(indicator_id=stix_id, pattern=str(obj["pattern"])), obj)
-        for stix_id, (_version, obj) in found.items()
-    ]
+            if made_by != KEY_VERSION:  # made by another derivation: work it out again
+                indicator = HuntIndicator(stix_id, pattern)
+            elif path is not None:
+                indicator = HuntIndicator(stix_id, pattern, (path, value))
+            else:
+                indicator = HuntIndicator(
+                    stix_id, pattern, plan=read_plan(plan) if plan is not None else None
+                )
+            found[stix_id] = Hunted(indicator, collection.id, int(version_us))
+    return list(found.values())
 
 
-def _version_us(version: str) -> int:
-    return parse_timestamp(version) if version else 0
+def indicator_bodies(
+    conn: Connection, *, subject: Subject, hunted: Iterable[Hunted]
+) -> dict[str, dict[str, Any]]:
+    """The bodies of these hunted indicators, in the very versions hunted, by id, read
+    through the store's access rule as the subject (so an indicator it may no longer read,
+    or one deleted since, is simply absent)."""
+    wanted: dict[str, dict[str, int]] = {}
+    for h in hunted:
+        wanted.setdefault(h.collection_id, {})[h.indicator.indicator_id] = h.version_us
+    bodies: dict[str, dict[str, Any]] = {}
+    for collection_id, versions in wanted.items():
+        try:
+            collection = get_collection(conn, subject, collection_id)
+        except (NotFound, Forbidden):
+            continue
+        if not collection.can_read:
+            continue
+        ids = list(versions)
+        for start in range(0, len(ids), _CHUNK):
+            query = readable_select(
+                subject, collection, objects.c.stix_id, objects.c.version_us, objects.c.body
+            ).where(objects.c.stix_id.in_(ids[start : start + _CHUNK]))
+            for stix_id, version_us, body in conn.execute(query).all():
+                if version_us != versions[stix_id]:
+                    continue
+                obj = orjson.loads(body)
+                if isinstance(obj, dict):
+                    bodies[stix_id] = obj
+    return bodies
 
 
 # -- markings ---------------------------------------------------------------------------------

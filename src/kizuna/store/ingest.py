@@ -43,6 +43,7 @@ from kizuna.access.tlp import (
     kizuna_identity,
 )
 from kizuna.errors import InvalidInput, KizunaError
+from kizuna.hunt.index import IndexRow, index_row
 from kizuna.patterns.check import check_pattern
 from kizuna.patterns.parser import PatternError
 from kizuna.stix.timestamps import format_timestamp, now_micros, parse_timestamp
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
 
 from kizuna.store.models import (
     collections,
+    indicator_patterns,
     markings,
     object_audience,
     object_owners,
@@ -208,11 +210,17 @@ def add_objects(
     # Marking-definitions first, so that objects in the same envelope may use them.
     candidates.sort(key=lambda c: (c.stix_type != "marking-definition", c.index))
     ids = sorted({c.stix_id for c in candidates})
+    # Versions, revocation and one-content-per-version are node-wide questions for versioned
+    # objects only; an SCO is compared with this collection's copies alone, so the many
+    # copies of a common SCO elsewhere on the node are never read.
+    versioned = sorted({c.stix_id for c in candidates if c.version_us is not None})
     owners = _owners(conn, ids)
     already_owned = set(owners)
-    revoked_at, latest = _revocation_bounds(conn, ids)
+    revoked_at, latest = _revocation_bounds(conn, versioned)
     assert subject.org_id is not None
-    existing, node_wide, mine = _existing_versions(conn, collection_id, ids, subject.org_id)
+    existing, node_wide, mine = _existing_versions(
+        conn, collection_id, ids, set(versioned), subject.org_id
+    )
     known_markings = _known_markings(conn, sorted({m for c in candidates for m in c.marking_ids}))
 
     accepted: list[_Candidate] = []
@@ -495,24 +503,27 @@ def _revocation_bounds(
 
 
 def _existing_versions(
-    conn: Connection, collection_id: str, ids: Sequence[str], org_id: int
+    conn: Connection, collection_id: str, ids: Sequence[str], versioned: set[str], org_id: int
 ) -> tuple[dict[str, dict[int, str]], dict[str, dict[int, str]], dict[str, set[str]]]:
-    """Stored versions (version_us -> content hash) in this collection and node-wide, and
-    the content hashes of the org's own rows in this collection."""
+    """Stored versions (version_us -> content hash) in this collection and, for the
+    `versioned` ids, node-wide; and the content hashes of the org's own rows in this
+    collection."""
     here: dict[str, dict[int, str]] = {}
     everywhere: dict[str, dict[int, str]] = {}
     mine: dict[str, set[str]] = {}
-    for chunk in _chunks(ids):
-        rows = conn.execute(
-            select(
-                objects.c.stix_id,
-                objects.c.version_us,
-                objects.c.content_hash,
-                objects.c.collection_id,
-                objects.c.owner_org_id,
-            ).where(_among(conn, objects.c.stix_id, chunk))
-        )
-        for r in rows:
+    scopes = [(chunk, True) for chunk in _chunks(sorted(versioned))]
+    scopes += [(chunk, False) for chunk in _chunks([i for i in ids if i not in versioned])]
+    for chunk, anywhere in scopes:
+        query = select(
+            objects.c.stix_id,
+            objects.c.version_us,
+            objects.c.content_hash,
+            objects.c.collection_id,
+            objects.c.owner_org_id,
+        ).where(_among(conn, objects.c.stix_id, chunk))
+        if not anywhere:
+            query = query.where(objects.c.collection_id == collection_id)
+        for r in conn.execute(query).all():
             if r.collection_id == collection_id:
                 here.setdefault(r.stix_id, {})[r.version_us] = r.content_hash
                 if r.owner_org_id == org_id:
@@ -624,7 +635,13 @@ def _store(
         conn, "objects", _OBJECT_COLUMNS, [tuple(r[c] for c in _OBJECT_COLUMNS) for r in rows]
     )
     pks: list[int] = []
-    if any(c.audience or c.refs for c in accepted):
+    # The hunt index (kizuna.hunt.index): what a hunt needs of each indicator version.
+    indexed = [
+        (offset, row)
+        for offset, c in enumerate(accepted)
+        if c.stix_type == "indicator" and (row := index_row(c.obj)) is not None
+    ]
+    if indexed or any(c.audience or c.refs for c in accepted):
         by_added = dict(
             conn.execute(
                 select(objects.c.date_added_us, objects.c.pk).where(
@@ -645,6 +662,9 @@ def _store(
             (pk, ref) for pk, c in zip(pks, accepted, strict=True) for ref in dict.fromkeys(c.refs)
         ]
         _bulk_insert(conn, object_refs.name, ("object_pk", "ref_id"), ref_rows)
+    if indexed:
+        pattern_rows: list[tuple[object, ...]] = [(pks[offset], *row) for offset, row in indexed]
+        _bulk_insert(conn, indicator_patterns.name, _PATTERN_COLUMNS, pattern_rows)
     owner_rows: list[tuple[object, ...]] = [
         (stix_id, subject.org_id) for stix_id in by_id if stix_id not in already_owned
     ]
@@ -672,6 +692,9 @@ _OBJECT_COLUMNS = (
     "is_first",
     "is_last",
 )
+
+
+_PATTERN_COLUMNS = ("object_pk", *IndexRow._fields)
 
 
 def _bulk_insert(

@@ -102,6 +102,29 @@ object_refs = Table(
     UniqueConstraint("object_pk", "ref_id"),
 )
 
+# The hunt index (kizuna.hunt.index): one row per stored version of a STIX-pattern
+# indicator, so a hunt selects its patterns (through the access rule on the object's row)
+# without reading bodies. Derived from the body at ingest; never read on its own.
+indicator_patterns = Table(
+    "indicator_patterns",
+    metadata,
+    Column(
+        "object_pk",
+        Integer,
+        ForeignKey("objects.pk", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("pattern", Text, nullable=False),
+    Column("valid_until_us", BigInteger, nullable=True),
+    # simple_key of the pattern, or the key plan (JSON) of another pattern that does not
+    # correlate across events, and which derivation made them (kizuna.hunt.index.KEY_VERSION)
+    Column("key_path", Text, nullable=True),
+    Column("key_value", Text, nullable=True),
+    Column("plan", Text, nullable=True),
+    Column("key_version", SmallInteger, nullable=False),
+)
+
 # Node-wide: which org created a STIX id; only that org may add versions of it.
 object_owners = Table(
     "object_owners",

@@ -81,15 +81,28 @@ def _conditions(filters: Filters) -> list[ColumnElement[bool]]:
     return conditions
 
 
+def readable_select(
+    subject: Subject, collection: Collection, *columns: ColumnElement[Any]
+) -> Select[Any]:
+    """``columns`` of the object versions in `collection` the subject may read: the access
+    rule (:func:`~kizuna.access.decision.readable_filter`) in the WHERE clause. Every read of
+    stored objects, and of what is derived from them (joined by ``objects.pk``), starts here."""
+    if not collection.can_read:
+        raise Forbidden("this token may not read this collection")
+    return select(*columns).where(
+        objects.c.collection_id == collection.id,
+        readable_filter(subject, collection_default=collection.default_tlp),
+    )
+
+
 def _visible(subject: Subject, collection: Collection) -> Select[Any]:
-    return select(
+    return readable_select(
+        subject,
+        collection,
         objects.c.stix_id,
         objects.c.version,
         objects.c.spec_version,
         objects.c.date_added_us,
-    ).where(
-        objects.c.collection_id == collection.id,
-        readable_filter(subject, collection_default=collection.default_tlp),
     )
 
 
@@ -104,8 +117,6 @@ def read_page(
     with_body: bool = True,
 ) -> Page:
     """One page in date_added order. `after_us` is the cursor: the last date_added served."""
-    if not collection.can_read:
-        raise Forbidden("this token may not read this collection")
     query = _visible(subject, collection)
     if with_body:
         query = query.add_columns(objects.c.body)

@@ -1,0 +1,251 @@
+"""The hunt index: the row ingest stores per indicator version, its pinned derivation, the
+migration that fills it for indicators stored before it existed, and hunts over rows that an
+older derivation made."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from alembic import command
+from sqlalchemy import Engine, select, update
+from tests.hunt.test_keys import TABLE
+
+from kizuna.access import service
+from kizuna.access.subject import Role, Subject
+from kizuna.access.tlp import TLP2_MARKINGS, Tlp
+from kizuna.db.engine import read_transaction, write_transaction
+from kizuna.db.migrate import alembic_config
+from kizuna.hunt.index import KEY_VERSION, derive_plan, index_row, read_plan
+from kizuna.hunt.keys import Key, KeyPlan, plan_keys, simple_key
+from kizuna.hunt.run import HuntRequest, run_hunt
+from kizuna.hunt.sightings import readable_indicators
+from kizuna.patterns import parse
+from kizuna.store.collections import add_collection, grant
+from kizuna.store.ingest import add_objects
+from kizuna.store.models import indicator_patterns, objects
+
+
+def _indicator(pattern: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "type": "indicator",
+        "spec_version": "2.1",
+        "id": f"indicator--{uuid.uuid4()}",
+        "created": "2026-01-02T00:00:00.000Z",
+        "modified": "2026-01-02T00:00:00.000Z",
+        "pattern": pattern,
+        "pattern_type": "stix",
+        "valid_from": "2026-01-01T00:00:00Z",
+        **extra,
+    }
+
+
+# -- the row --------------------------------------------------------------------------------
+
+
+def test_a_simple_equality_is_indexed_by_its_key() -> None:
+    row = index_row(_indicator("[ipv4-addr:value = '198.51.100.1']"))
+    assert row is not None
+    assert (row.key_path, row.key_value, row.plan) == ("ipv4-addr:value", "198.51.100.1", None)
+    assert row.pattern == "[ipv4-addr:value = '198.51.100.1']"
+    assert row.valid_until_us is None
+    assert row.key_version == KEY_VERSION
+
+
+def test_another_pattern_is_indexed_by_its_plan() -> None:
+    text = "[ipv4-addr:value IN ('198.51.100.1', '198.51.100.2')] OR [domain-name:value = 'a.b']"
+    row = index_row(_indicator(text, valid_until="2027-01-01T00:00:00Z"))
+    assert row is not None
+    assert row.plan is not None
+    assert row.key_path is None
+    assert row.key_value is None
+    assert read_plan(row.plan) == plan_keys(parse(text))
+    assert row.valid_until_us == 1798761600000000
+
+
+def test_a_correlating_pattern_is_left_to_the_hunt_to_parse() -> None:
+    row = index_row(_indicator("[ipv4-addr:value = '1.2.3.4'] FOLLOWEDBY [file:name = 'x']"))
+    assert row is not None
+    assert (row.key_path, row.key_value, row.plan) == (None, None, None)
+
+
+@pytest.mark.parametrize(
+    "obj",
+    [
+        {**_indicator("[ipv4-addr:value = '1.2.3.4']"), "pattern_type": "sigma"},
+        {**_indicator("[ipv4-addr:value = '1.2.3.4']"), "type": "malware"},
+        {**_indicator("[ipv4-addr:value = '1.2.3.4']"), "valid_until": "not a time"},
+        {**_indicator("x"), "pattern": 7},
+    ],
+    ids=["sigma", "not an indicator", "bad valid_until", "pattern not text"],
+)
+def test_what_can_never_be_hunted_has_no_row(obj: dict[str, Any]) -> None:
+    assert index_row(obj) is None
+
+
+def test_plans_round_trip() -> None:
+    for text, _expected in TABLE:
+        derived = derive_plan(text)
+        assert derived is not None
+        plan = derived.plan
+        row = index_row(_indicator(text))
+        assert row is not None
+        if row.plan is not None:
+            assert read_plan(row.plan) == plan
+        elif row.key_path is not None:
+            assert plan == KeyPlan(frozenset({Key(row.key_path, str(row.key_value))}), True)
+            assert simple_key(text) == (row.key_path, row.key_value)
+        else:
+            assert derived.across
+
+
+# What the derivation of KEY_VERSION makes of the key table's corpus. Stored rows outlive
+# the code that made them: when this changes, bump KEY_VERSION (rows of the old version are
+# then planned again from their text) and record the new fingerprint here.
+FINGERPRINTS = {1: "11ec8881"}
+
+
+def test_the_derivation_is_pinned_to_its_version() -> None:
+    rows = [index_row(_indicator(text)) for text, _ in TABLE]
+    made = orjson.dumps([list(r) if r is not None else None for r in rows])
+    fingerprint = hashlib.sha256(made).hexdigest()[:8]
+    assert FINGERPRINTS.get(KEY_VERSION) == fingerprint, (
+        f"the key derivation changed (fingerprint {fingerprint}): bump KEY_VERSION in "
+        "kizuna/hunt/index.py and record the fingerprint in FINGERPRINTS"
+    )
+
+
+# -- the store --------------------------------------------------------------------------------
+
+
+def _node(engine: Engine) -> tuple[Subject, str]:
+    with write_transaction(engine) as conn:
+        org = service.add_org(conn, name="NCSC", country="GB", sector="government")
+        collection = add_collection(conn, title="intel")
+        grant(conn, collection_id=collection, role=Role.ANALYST, write=True)
+    return Subject(org_id=org.id, identity_id=org.identity_id, role=Role.ANALYST), collection
+
+
+PATTERNS = [
+    "[ipv4-addr:value = '198.51.100.1']",
+    "[domain-name:value IN ('a.example', 'b.example')]",
+    "[url:value LIKE 'http://x/%']",
+    "[ipv4-addr:value = '198.51.100.2'] FOLLOWEDBY [domain-name:value = 'c.example']",
+    "[file:hashes.'SHA-256' = '" + "ab" * 32 + "']",
+]
+
+
+def _rows(engine: Engine) -> list[tuple[Any, ...]]:
+    with read_transaction(engine) as conn:
+        found = conn.execute(
+            select(objects.c.stix_id, *[c for c in indicator_patterns.c if c.name != "object_pk"])
+            .join(objects, objects.c.pk == indicator_patterns.c.object_pk)
+            .order_by(objects.c.stix_id)
+        ).all()
+    return [tuple(r) for r in found]
+
+
+def test_ingest_indexes_indicators_and_the_migration_indexes_older_ones(engine: Engine) -> None:
+    subject, collection = _node(engine)
+    green = [TLP2_MARKINGS[Tlp.GREEN]]
+    submitted: list[object] = [
+        _indicator(p, created_by_ref=subject.identity_id, object_marking_refs=green)
+        for p in PATTERNS
+    ]
+    submitted.append(
+        {**_indicator("title: x", created_by_ref=subject.identity_id), "pattern_type": "sigma"}
+    )
+    with write_transaction(engine) as conn:
+        outcomes = add_objects(conn, subject=subject, collection_id=collection, submitted=submitted)
+    assert all(o.ok for o in outcomes), outcomes
+    indexed = _rows(engine)
+    assert len(indexed) == len(PATTERNS)  # the sigma rule has no row
+    assert {r[1] for r in indexed} == set(PATTERNS)
+    # A node upgraded from before the index holds these indicators without rows.
+    config = alembic_config(engine)
+    command.downgrade(config, "0007")
+    command.upgrade(config, "head")
+    assert _rows(engine) == indexed
+
+
+def _telemetry(path: Path, values: list[dict[str, Any]]) -> Path:
+    path.write_bytes(b"\n".join(orjson.dumps(v) for v in values) + b"\n")
+    return path
+
+
+def test_rows_made_by_another_derivation_are_planned_again(engine: Engine, tmp_path: Path) -> None:
+    """A row whose key_version is not this code's is hunted from its pattern text, whatever
+    key or plan it holds."""
+    subject, collection = _node(engine)
+    green = [TLP2_MARKINGS[Tlp.GREEN]]
+    simple = _indicator(
+        "[ipv4-addr:value = '198.51.100.1']",
+        created_by_ref=subject.identity_id,
+        object_marking_refs=green,
+    )
+    listed = _indicator(
+        "[domain-name:value IN ('a.example', 'b.example')]",
+        created_by_ref=subject.identity_id,
+        object_marking_refs=green,
+    )
+    with write_transaction(engine) as conn:
+        outcomes = add_objects(
+            conn, subject=subject, collection_id=collection, submitted=[simple, listed]
+        )
+        assert all(o.ok for o in outcomes)
+        conn.execute(
+            update(indicator_patterns).values(
+                key_version=KEY_VERSION - 1,
+                key_value="203.0.113.99",
+                plan='{"keys": [["domain-name:value", "z.example"]], "exact": true}',
+            )
+        )
+    with read_transaction(engine) as conn:
+        chosen = readable_indicators(
+            conn, subject=subject, collection_ids=[collection], since_us=None
+        )
+    assert all(h.indicator.key is None and h.indicator.plan is None for h in chosen)
+    events = _telemetry(
+        tmp_path / "t.jsonl",
+        [
+            {"@timestamp": "2026-03-01T10:00:00Z", "destination.ip": "198.51.100.1"},
+            {"@timestamp": "2026-03-01T10:01:00Z", "dns.question.name": "b.example"},
+            {"@timestamp": "2026-03-01T10:02:00Z", "destination.ip": "203.0.113.99"},
+            {"@timestamp": "2026-03-01T10:03:00Z", "dns.question.name": "z.example"},
+        ],
+    )
+    outcome = run_hunt(engine, subject, HuntRequest(files=[events]))
+    assert {m.indicator_id: m.count for m in outcome.matches} == {
+        simple["id"]: 1,
+        listed["id"]: 1,
+    }
+
+
+def test_a_hunt_uses_the_rows_of_this_derivation(engine: Engine) -> None:
+    subject, collection = _node(engine)
+    green = [TLP2_MARKINGS[Tlp.GREEN]]
+    submitted: list[object] = [
+        _indicator(p, created_by_ref=subject.identity_id, object_marking_refs=green)
+        for p in PATTERNS
+    ]
+    with write_transaction(engine) as conn:
+        assert all(
+            o.ok
+            for o in add_objects(
+                conn, subject=subject, collection_id=collection, submitted=submitted
+            )
+        )
+    with read_transaction(engine) as conn:
+        chosen = readable_indicators(
+            conn, subject=subject, collection_ids=[collection], since_us=None
+        )
+    by_pattern = {h.indicator.pattern: h.indicator for h in chosen}
+    assert by_pattern[PATTERNS[0]].key == ("ipv4-addr:value", "198.51.100.1")
+    assert by_pattern[PATTERNS[1]].plan == plan_keys(parse(PATTERNS[1]))
+    assert by_pattern[PATTERNS[2]].plan == KeyPlan(frozenset(), exact=False)
+    assert by_pattern[PATTERNS[3]].key is None
+    assert by_pattern[PATTERNS[3]].plan is None
