@@ -210,11 +210,12 @@ def add_objects(
     # Marking-definitions first, so that objects in the same envelope may use them.
     candidates.sort(key=lambda c: (c.stix_type != "marking-definition", c.index))
     ids = sorted({c.stix_id for c in candidates})
-    # Versions, revocation and one-content-per-version are node-wide questions for versioned
-    # objects only; an SCO is compared with this collection's copies alone, so the many
-    # copies of a common SCO elsewhere on the node are never read.
+    # Owners, versions, revocation and one-content-per-version are node-wide questions for
+    # versioned objects only; an SCO is compared with this collection's copies alone, so the
+    # many copies of a common SCO elsewhere on the node are never read.
     versioned = sorted({c.stix_id for c in candidates if c.version_us is not None})
-    owners = _owners(conn, ids)
+    # Only versioned objects have an owner (an SCO's id is anyone's to compute).
+    owners = _owners(conn, versioned)
     already_owned = set(owners)
     revoked_at, latest = _revocation_bounds(conn, versioned)
     assert subject.org_id is not None
@@ -570,6 +571,7 @@ def _store(
         .with_for_update()
     ).scalar_one()
     first_added = max(now_micros(), last + 1)
+    versioned = {c.stix_id for c in accepted if c.version_us is not None}
     for offset, cand in enumerate(accepted):
         if cand.version_us is None:
             # Objects without a version (SCOs) take the moment they were first added.
@@ -607,33 +609,31 @@ def _store(
     _demote(conn, collection_id, demote_last, "is_last")
     _demote(conn, collection_id, demote_first, "is_first")
 
-    rows = [
-        {
-            "collection_id": collection_id,
-            "stix_id": c.stix_id,
-            "stix_type": c.stix_type,
-            "spec_version": c.spec_version,
-            "version": c.version,
-            "version_us": c.version_us,
-            "date_added_us": first_added + offset,
-            "body": c.body,
-            "content_hash": c.content_hash,
-            "owner_org_id": c.owner_org_id or subject.org_id,
-            "tlp": int(c.tlp) if c.tlp is not None else None,
-            "pap": int(c.pap) if c.pap is not None else None,
-            "has_audience": bool(c.audience),
-            "has_refs": bool(c.refs),
-            "revoked": c.revoked,
-            "is_first": c.version_us == new_first[c.stix_id],
-            "is_last": c.version_us == new_last[c.stix_id],
-        }
+    rows: list[tuple[object, ...]] = [
+        (  # in the order of _OBJECT_COLUMNS
+            collection_id,
+            c.stix_id,
+            c.stix_type,
+            c.spec_version,
+            c.version,
+            c.version_us,
+            first_added + offset,
+            c.body,
+            c.content_hash,
+            c.owner_org_id or subject.org_id,
+            int(c.tlp) if c.tlp is not None else None,
+            int(c.pap) if c.pap is not None else None,
+            bool(c.audience),
+            bool(c.refs),
+            c.revoked,
+            c.version_us == new_first[c.stix_id],
+            c.version_us == new_last[c.stix_id],
+        )
         for offset, c in enumerate(accepted)
     ]
     # A plain executemany (RETURNING would cost a statement per row on SQLite); the new
     # rows are then found by their date_added, which is unique in the collection.
-    _bulk_insert(
-        conn, "objects", _OBJECT_COLUMNS, [tuple(r[c] for c in _OBJECT_COLUMNS) for r in rows]
-    )
+    _bulk_insert(conn, "objects", _OBJECT_COLUMNS, rows)
     pks: list[int] = []
     # The hunt index (kizuna.hunt.index): what a hunt needs of each indicator version.
     indexed = [
@@ -666,7 +666,9 @@ def _store(
         pattern_rows: list[tuple[object, ...]] = [(pks[offset], *row) for offset, row in indexed]
         _bulk_insert(conn, indicator_patterns.name, _PATTERN_COLUMNS, pattern_rows)
     owner_rows: list[tuple[object, ...]] = [
-        (stix_id, subject.org_id) for stix_id in by_id if stix_id not in already_owned
+        (stix_id, subject.org_id)
+        for stix_id in by_id
+        if stix_id in versioned and stix_id not in already_owned
     ]
     _bulk_insert(conn, object_owners.name, ("stix_id", "owner_org_id"), owner_rows)
     if new_markings:
