@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/hunt_bench.py [--events 10000000] [--indicators 100000]
         [--hits 100,1000] [--shape mixed|dense] [--no-jsonl]
         [--matcher-sample 2000] [--python-sample 50000] [--unkeyed-sample 5000]
+        [--database postgresql+psycopg://postgres@127.0.0.1:5432/test]
 
 Not timed (set-up):
 
@@ -13,7 +14,8 @@ Not timed (set-up):
   (``dns.question.name``), 3 in 20 HTTP (``url.full``), 1 in 20 file events
   (``file.hash.sha256``, ``file.name``). ``--shape dense``: every event carries all of them
   (the workload of earlier figures);
-* 100,000 indicators on a SQLite node, ingested through the store: ``--hits`` of them carry
+* 100,000 indicators on a node (SQLite, or PostgreSQL with ``--database``), ingested
+  through the store: ``--hits`` of them carry
   a value taken from the telemetry (a destination address recurs in about 10 events, so more
   events match than there are hits), the rest miss; about 1% are complex (``AND`` with
   ``LIKE``, confirmed by the evaluator; half of the hashes that hit take that form); IN sets
@@ -45,10 +47,13 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 import duckdb
+from sqlalchemy import create_engine, text
 
 from kizuna.access import service
 from kizuna.access.subject import Role, Subject
@@ -187,8 +192,8 @@ def indicators(events: int, count: int, hits: int, shape: str, seed: int) -> lis
 class Node:
     """A SQLite node: NCSC produces the indicators, Severn Vale Water hunts."""
 
-    def __init__(self, directory: Path, inds: list[HuntIndicator]) -> None:
-        self.engine = make_engine(f"sqlite:///{directory / 'node.db'}")
+    def __init__(self, url: str, inds: list[HuntIndicator]) -> None:
+        self.engine = make_engine(url)
         upgrade(self.engine)
         with write_transaction(self.engine) as conn:
             ncsc = service.add_org(conn, name="NCSC", country="GB", sector="government")
@@ -250,6 +255,21 @@ class Node:
             HuntRequest(files=[path], collection_ids=[self.collection], store_into=into),
         )
         return time.perf_counter() - started, outcome
+
+
+@contextmanager
+def postgres_schema(url: str) -> Iterator[str]:
+    """A URL for a fresh schema of the PostgreSQL database at `url`, dropped on exit."""
+    schema = f"hunt_bench_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 def head(path: Path, lines: int, target: Path) -> Path:
@@ -332,13 +352,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--python-sample", type=int, default=50_000)
     parser.add_argument("--unkeyed-sample", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--database",
+        metavar="URL",
+        help="a PostgreSQL URL for the nodes (a schema of their own, dropped at the end); "
+        "default: SQLite files",
+    )
     args = parser.parse_args(argv)
     hit_counts = [int(h) for h in args.hits.split(",") if h]
 
     print(f"python {sys.version.split()[0]}  duckdb {duckdb.__version__}  {platform.platform()}")
     print(f"cpus {os.cpu_count()}  machine {platform.machine()}  {platform.processor() or ''}")
     rows: list[tuple[str, float, str]] = []
-    with tempfile.TemporaryDirectory(prefix="hunt-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="hunt-bench-") as tmp, ExitStack() as stack:
         directory = Path(tmp)
         started = time.perf_counter()
         parquet = generate(directory, args.events, args.shape)
@@ -354,12 +380,16 @@ def main(argv: list[str] | None = None) -> None:
             inds = indicators(args.events, args.indicators, hits, args.shape, args.seed)
             sample_inds = sample_inds or inds
             (directory / f"node-{hits}").mkdir()
-            node = Node(directory / f"node-{hits}", inds)
+            url = f"sqlite:///{directory / f'node-{hits}' / 'node.db'}"
+            if args.database:
+                url = stack.enter_context(postgres_schema(args.database))
+            node = Node(url, inds)
             first = first or node
             os.sync()
             print(
-                f"node with {len(inds):,} indicators ({hits:,} hitting, {node.red:,} TLP:RED "
-                f"the hunter may not read) in {time.perf_counter() - started:.1f} s (not timed)"
+                f"{node.engine.dialect.name} node with {len(inds):,} indicators ({hits:,} "
+                f"hitting, {node.red:,} TLP:RED the hunter may not read) in "
+                f"{time.perf_counter() - started:.1f} s (not timed)"
             )
             for label in ("cold", "warm"):
                 seconds, outcome = node.hunt(parquet)
