@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 from taxii2client.v21 import Collection
 
 from kizuna.access import service
@@ -46,6 +46,7 @@ from kizuna.access.tlp import TLP2_MARKINGS, Tlp
 from kizuna.config import Settings
 from kizuna.db.engine import make_engine, write_transaction
 from kizuna.db.migrate import upgrade
+from kizuna.db.scratch import scratch_schema
 from kizuna.federation.peers import add_peer
 from kizuna.federation.sync import sync_peer
 from kizuna.store.collections import add_collection, grant
@@ -69,16 +70,8 @@ def database(backend: str, home: Path) -> Iterator[str]:
     if backend == "sqlite":
         yield f"sqlite:///{home / 'kizuna.db'}"
         return
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{PG}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with scratch_schema(PG, "bench") as url:
+        yield url
 
 
 class Node:

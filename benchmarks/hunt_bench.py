@@ -47,19 +47,18 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import duckdb
-from sqlalchemy import create_engine, text
 
 from kizuna.access import service
 from kizuna.access.subject import Role, Subject
 from kizuna.access.tlp import TLP2_MARKINGS, Tlp, audience_marking, kizuna_identity
 from kizuna.db.engine import make_engine, write_transaction
 from kizuna.db.migrate import upgrade
+from kizuna.db.scratch import scratch_schema
 from kizuna.hunt.columnar import hunt_files
 from kizuna.hunt.engine import EmbeddedEngine, HuntEvent, HuntIndicator
 from kizuna.hunt.readers import ReadStats, read_events
@@ -257,21 +256,6 @@ class Node:
         return time.perf_counter() - started, outcome
 
 
-@contextmanager
-def postgres_schema(url: str) -> Iterator[str]:
-    """A URL for a fresh schema of the PostgreSQL database at `url`, dropped on exit."""
-    schema = f"hunt_bench_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
 def head(path: Path, lines: int, target: Path) -> Path:
     with path.open("rb") as src, target.open("wb") as dst:
         for n, line in enumerate(src):
@@ -382,7 +366,7 @@ def main(argv: list[str] | None = None) -> None:
             (directory / f"node-{hits}").mkdir()
             url = f"sqlite:///{directory / f'node-{hits}' / 'node.db'}"
             if args.database:
-                url = stack.enter_context(postgres_schema(args.database))
+                url = stack.enter_context(scratch_schema(args.database, "hunt_bench"))
             node = Node(url, inds)
             first = first or node
             os.sync()

@@ -4,7 +4,6 @@ a node built through the public services, and a real server process for e2e test
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +13,7 @@ from sqlalchemy import Engine, create_engine, text
 
 from kizuna.db.engine import make_engine
 from kizuna.db.migrate import upgrade
+from kizuna.db.scratch import scratch_schema
 
 PG_URL = os.environ.get("KIZUNA_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -52,16 +52,8 @@ def fresh_database(kind: str, directory: Path) -> Iterator[str]:
         yield f"sqlite:///{directory / 'kizuna.db'}"
         return
     require_postgres()
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with scratch_schema(PG_URL, "t") as url:
+        yield url
 
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
