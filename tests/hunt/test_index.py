@@ -103,14 +103,16 @@ def test_plans_round_trip() -> None:
             assert derived.across
 
 
-# What the derivation of KEY_VERSION makes of the key table's corpus. Stored rows outlive
-# the code that made them: when this changes, bump KEY_VERSION (rows of the old version are
-# then planned again from their text) and record the new fingerprint here.
-FINGERPRINTS = {1: "11ec8881"}
+# What the derivation of KEY_VERSION makes of a corpus of patterns (the key table's, the
+# store tests' and correlating ones). Stored rows outlive the code that made them: when
+# this changes, bump KEY_VERSION (rows of the old version are then planned again from their
+# text) and record the new fingerprint here.
+FINGERPRINTS = {1: "ed30e8b7"}
 
 
 def test_the_derivation_is_pinned_to_its_version() -> None:
-    rows = [index_row(_indicator(text)) for text, _ in TABLE]
+    corpus = [text for text, _ in TABLE] + PATTERNS + CORRELATING
+    rows = [index_row(_indicator(text)) for text in corpus]
     made = orjson.dumps([list(r) if r is not None else None for r in rows])
     fingerprint = hashlib.sha256(made).hexdigest()[:8]
     assert FINGERPRINTS.get(KEY_VERSION) == fingerprint, (
@@ -139,6 +141,15 @@ PATTERNS = [
 ]
 
 
+#: patterns whose bindings span events (a plan is left to the hunt), and one that does not
+CORRELATING = [
+    "[ipv4-addr:value = '198.51.100.3'] AND [domain-name:value = 'd.example']",
+    "[ipv4-addr:value = '198.51.100.4'] REPEATS 3 TIMES",
+    "([url:value = 'http://e.example/'] FOLLOWEDBY [file:name = 'x.exe']) WITHIN 60 SECONDS",
+    "[ipv4-addr:value = '198.51.100.5'] REPEATS 1 TIMES",
+]
+
+
 def _rows(engine: Engine) -> list[tuple[Any, ...]]:
     with read_transaction(engine) as conn:
         found = conn.execute(
@@ -146,7 +157,7 @@ def _rows(engine: Engine) -> list[tuple[Any, ...]]:
             .join(objects, objects.c.pk == indicator_patterns.c.object_pk)
             .order_by(objects.c.stix_id)
         ).all()
-    return [tuple(r) for r in found]
+    return [tuple(bytes(v) if isinstance(v, memoryview) else v for v in r) for r in found]
 
 
 def test_ingest_indexes_indicators_and_the_migration_indexes_older_ones(engine: Engine) -> None:
@@ -164,7 +175,7 @@ def test_ingest_indexes_indicators_and_the_migration_indexes_older_ones(engine: 
     assert all(o.ok for o in outcomes), outcomes
     indexed = _rows(engine)
     assert len(indexed) == len(PATTERNS)  # the sigma rule has no row
-    assert {r[1] for r in indexed} == set(PATTERNS)
+    assert {bytes(r[1]).decode() for r in indexed} == set(PATTERNS)
     # A node upgraded from before the index holds these indicators without rows.
     config = alembic_config(engine)
     command.downgrade(config, "0007")
@@ -200,7 +211,7 @@ def test_rows_made_by_another_derivation_are_planned_again(engine: Engine, tmp_p
         conn.execute(
             update(indicator_patterns).values(
                 key_version=KEY_VERSION - 1,
-                key_value="203.0.113.99",
+                key_value=b"203.0.113.99",
                 plan='{"keys": [["domain-name:value", "z.example"]], "exact": true}',
             )
         )
@@ -249,3 +260,85 @@ def test_a_hunt_uses_the_rows_of_this_derivation(engine: Engine) -> None:
     assert by_pattern[PATTERNS[2]].plan == KeyPlan(frozenset(), exact=False)
     assert by_pattern[PATTERNS[3]].key is None
     assert by_pattern[PATTERNS[3]].plan is None
+
+
+# -- hostile and unusual patterns -----------------------------------------------------------
+
+NUL_PATTERN = "[url:value = 'http://a.example/\x00b']"
+DEEP_PATTERN = "[ipv4-addr:value = '198.51.100.9']" + " REPEATS 2 TIMES" * 1200
+
+
+def test_a_pattern_holding_nul_is_stored_indexed_and_hunted(engine: Engine, tmp_path: Path) -> None:
+    """U+0000 is a valid character of a STIX string; PostgreSQL text cannot hold it, so the
+    index keeps patterns as UTF-8 bytes."""
+    subject, collection = _node(engine)
+    green = [TLP2_MARKINGS[Tlp.GREEN]]
+    nul = _indicator(NUL_PATTERN, created_by_ref=subject.identity_id, object_marking_refs=green)
+    plain = _indicator(PATTERNS[0], created_by_ref=subject.identity_id, object_marking_refs=green)
+    with write_transaction(engine) as conn:
+        outcomes = add_objects(
+            conn, subject=subject, collection_id=collection, submitted=[nul, plain]
+        )
+    assert all(o.ok for o in outcomes), outcomes
+    with read_transaction(engine) as conn:
+        chosen = readable_indicators(conn, subject=subject, collection_ids=None, since_us=None)
+    by_id = {h.indicator.indicator_id: h.indicator for h in chosen}
+    assert by_id[nul["id"]].pattern == NUL_PATTERN
+    assert by_id[nul["id"]].key == ("url:value", "http://a.example/\x00b")
+    events = _telemetry(
+        tmp_path / "t.jsonl",
+        [
+            {"@timestamp": "2026-03-01T10:00:00Z", "url.full": "http://a.example/\x00b"},
+            {"@timestamp": "2026-03-01T10:01:00Z", "url.full": "http://a.example/b"},
+        ],
+    )
+    outcome = run_hunt(engine, subject, HuntRequest(files=[events], store_into=collection))
+    assert {m.indicator_id: m.count for m in outcome.matches} == {nul["id"]: 1}
+    assert outcome.stored["sighting"] == 1
+
+
+def test_a_pattern_nested_too_deeply_is_refused_alone_at_ingest(engine: Engine) -> None:
+    subject, collection = _node(engine)
+    deep = _indicator(DEEP_PATTERN, created_by_ref=subject.identity_id)
+    plain = _indicator(PATTERNS[0], created_by_ref=subject.identity_id)
+    with write_transaction(engine) as conn:
+        outcomes = add_objects(
+            conn, subject=subject, collection_id=collection, submitted=[deep, plain]
+        )
+    assert [o.ok for o in outcomes] == [False, True]
+    assert "nested too deeply" in outcomes[0].message
+
+
+def test_the_migration_indexes_what_older_nodes_stored(engine: Engine, tmp_path: Path) -> None:
+    """A node before the index may hold a pattern holding U+0000, and a pattern nested deeper
+    than the parser now accepts (stored when it did): the upgrade indexes both, the first is
+    hunted and the second is reported as an invalid indicator instead of failing the hunt."""
+    subject, collection = _node(engine)
+    green = [TLP2_MARKINGS[Tlp.GREEN]]
+    first = _indicator(PATTERNS[0], created_by_ref=subject.identity_id, object_marking_refs=green)
+    second = _indicator(PATTERNS[1], created_by_ref=subject.identity_id, object_marking_refs=green)
+    with write_transaction(engine) as conn:
+        outcomes = add_objects(
+            conn, subject=subject, collection_id=collection, submitted=[first, second]
+        )
+    assert all(o.ok for o in outcomes)
+    config = alembic_config(engine)
+    command.downgrade(config, "0007")
+    with write_transaction(engine) as conn:  # what an older node's ingest stored
+        for obj, pattern in ((first, NUL_PATTERN), (second, DEEP_PATTERN)):
+            body = orjson.dumps({**obj, "pattern": pattern}, option=orjson.OPT_SORT_KEYS)
+            conn.execute(
+                update(objects).where(objects.c.stix_id == obj["id"]).values(body=body.decode())
+            )
+    command.upgrade(config, "head")
+    assert {r[1] for r in _rows(engine)} == {NUL_PATTERN.encode(), DEEP_PATTERN.encode()}
+    events = _telemetry(
+        tmp_path / "t.jsonl",
+        [
+            {"@timestamp": "2026-03-01T10:00:00Z", "url.full": "http://a.example/\x00b"},
+            {"@timestamp": "2026-03-01T10:01:00Z", "destination.ip": "198.51.100.9"},
+        ],
+    )
+    outcome = run_hunt(engine, subject, HuntRequest(files=[events]))
+    assert [m.indicator_id for m in outcome.matches] == [first["id"]]
+    assert outcome.invalid_indicators == [second["id"]]

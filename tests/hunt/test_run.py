@@ -330,11 +330,14 @@ def test_revoked_expired_and_other_pattern_languages_are_not_hunted(
     assert outcome.names[str(live["id"])] == "live indicator"
 
 
+@pytest.mark.parametrize("stored_again", [False, True], ids=["deleted", "deleted and changed"])
 def test_an_indicator_deleted_during_the_hunt_is_left_out(
-    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stored_again: bool
 ) -> None:
     """The indicators are chosen before the files are read and their bodies read back after:
-    one deleted in between yields no match, record or sighting (its body is gone)."""
+    one deleted in between yields no match, record or sighting (its body is gone), and so
+    does one deleted and stored again, same version, with another pattern (the sighting
+    would name a version that never matched)."""
     import kizuna.hunt.run as run_module
     from kizuna.store.query import VersionMatch, delete_object
 
@@ -351,6 +354,15 @@ def test_an_indicator_deleted_during_the_hunt_is_left_out(
                 stix_id=world.ids["green"],
                 filters=Filters(versions=VersionMatch.every()),
             )
+            if stored_again:
+                changed = _indicator(
+                    "green", str(world.ncsc.identity_id), "203.0.113.1", [TLP2_MARKINGS[Tlp.GREEN]]
+                )
+                assert changed["id"] == world.ids["green"]
+                [again] = add_objects(
+                    conn, subject=world.ncsc, collection_id=world.intel, submitted=[changed]
+                )
+                assert again.ok, again
         return report
 
     monkeypatch.setattr(run_module, "hunt_files", deleting)

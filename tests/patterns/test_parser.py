@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 import time
+from typing import Any
 
 import pytest
 from stix2patterns.validator import run_validator
 
 from kizuna.errors import InvalidInput
+from kizuna.hunt.index import derive_plan
 from kizuna.patterns import (
     STAR,
     BinaryConst,
@@ -34,8 +37,11 @@ from kizuna.patterns import (
     StringConst,
     TimestampConst,
     Within,
+    compile_pattern,
     parse,
 )
+from kizuna.patterns.parser import MAX_NESTING
+from kizuna.patterns.printer import unparse
 from tests.patterns.cases import INVALID, VALID
 
 # Where stix2patterns (the OASIS validator, ANTLR-based) and kizuna disagree, and why.
@@ -157,6 +163,52 @@ def test_chains_are_nary_and_parentheses_nest() -> None:
         (ObservationAnd((OA, OB)), OC)
     )
     assert parse("(([a:x = 1]))").root == OA
+
+
+def _alternating(levels: int, inside: bool) -> str:
+    """A pattern whose expressions nest `levels` deep: groups alternating AND and OR,
+    between observations or within one."""
+    if inside:
+        text = "a:x = 0"
+        for n in range(1, levels):
+            text = f"(a:x = {n} {'AND' if n % 2 else 'OR'} {text})"
+        return f"[{text}]"
+    text = "[a:x = 0]"
+    for n in range(1, levels):
+        text = f"([a:x = {n}] {'AND' if n % 2 else 'OR'} {text})"
+    return text
+
+
+@pytest.mark.parametrize(
+    "deep",
+    [
+        lambda levels: "[a:x = 1]" + " REPEATS 2 TIMES" * (levels - 2),
+        lambda levels: _alternating(levels - 1, inside=False),
+        lambda levels: _alternating(levels - 1, inside=True),
+    ],
+    ids=["qualifiers", "observation groups", "comparison groups"],
+)
+def test_nesting_is_bounded_so_every_walk_of_the_tree_fits_the_stack(deep: Any) -> None:
+    """Qualifiers stack and alternating groups nest; beyond MAX_NESTING levels a pattern is
+    refused with a clear error (deep enough ones would overflow the recursive walks that
+    plan, evaluate and print it), and at the bound every walk still works well inside a
+    deep call stack."""
+    assert parse(deep(MAX_NESTING)) is not None
+    with pytest.raises(PatternError, match="nested too deeply"):
+        parse(deep(MAX_NESTING + 1))
+    with pytest.raises(PatternError, match="nested too deeply"):
+        parse(deep(MAX_NESTING * 30))
+
+    def nested(frames: int) -> None:
+        if frames:
+            nested(frames - 1)
+            return
+        pattern = parse(deep(MAX_NESTING))
+        assert parse(unparse(pattern)) == pattern
+        compile_pattern(pattern)
+        derive_plan(deep(MAX_NESTING))
+
+    nested(sys.getrecursionlimit() // 2)
 
 
 def test_comparison_and_binds_tighter_than_or() -> None:

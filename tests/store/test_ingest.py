@@ -610,6 +610,20 @@ def test_each_org_may_hold_its_own_copy_of_an_sco(world: World) -> None:
     assert bodies == [green]
 
 
+def test_an_object_first_stored_without_a_version_stays_its_first_orgs(world: World) -> None:
+    """A custom object in the deprecated form may leave out created/modified, and so is
+    stored without a version, like an SCO. Its id is still its first org's: another org may
+    not add a version of it, and the first org may."""
+    note_id = f"x-acme-note--{uuid.uuid4()}"
+    note = {"type": "x-acme-note", "spec_version": "2.1", "id": note_id, "x_text": "alpha's"}
+    assert ok(world.post(world.subject("alpha"), note)) == [True]
+    versioned = {**note, "created": stamp(2), "modified": stamp(2), "x_text": "bravo's"}
+    [refused] = world.post(world.subject("bravo"), versioned)
+    assert not refused.ok
+    assert "created by another organisation" in refused.message
+    assert ok(world.post(world.subject("alpha"), {**versioned, "x_text": "alpha's v2"})) == [True]
+
+
 def test_a_local_org_with_a_peer_token_cannot_publish_as_another_identity(world: World) -> None:
     local_peer = world.subject("alpha", Role.PEER)
     [outcome] = world.post(local_peer, indicator(created_by_ref=world.orgs["bravo"].identity_id))

@@ -52,9 +52,12 @@ __all__ = [
     "pattern_plan",
     "plan_json",
     "read_plan",
+    "stored_row",
 ]
 
-#: bump whenever the key derivation (:mod:`kizuna.hunt.keys`) would plan any text differently
+#: bump whenever :func:`index_row` would derive anything differently from some pattern text:
+#: the key derivation (:mod:`kizuna.hunt.keys`), the parser and its fast path
+#: (:mod:`kizuna.patterns`), or what correlates across events (:mod:`kizuna.hunt.correlate`)
 KEY_VERSION = 1
 
 
@@ -129,6 +132,20 @@ class IndexRow(NamedTuple):
     #: across events; ``None`` otherwise (a correlating pattern is parsed by the hunt)
     plan: str | None
     key_version: int
+
+
+def stored_row(row: IndexRow) -> tuple[object, ...]:
+    """The row's values as stored, in the order of :class:`IndexRow`: the pattern and the key
+    value as UTF-8 bytes (a STIX string may hold U+0000, which PostgreSQL text cannot)."""
+    value = row.key_value
+    return (
+        row.pattern.encode(),
+        row.valid_until_us,
+        row.key_path,
+        None if value is None else value.encode(),
+        row.plan,
+        row.key_version,
+    )
 
 
 def index_row(obj: Mapping[str, Any]) -> IndexRow | None:

@@ -131,13 +131,14 @@ def readable_indicators(
             held = found.get(stix_id)
             if held is not None and held.version_us >= version_us:
                 continue
+            text = bytes(pattern).decode()  # stored as UTF-8 (see hunt.index.stored_row)
             if made_by != KEY_VERSION:  # made by another derivation: work it out again
-                indicator = HuntIndicator(stix_id, pattern)
+                indicator = HuntIndicator(stix_id, text)
             elif path is not None:
-                indicator = HuntIndicator(stix_id, pattern, (path, value))
+                indicator = HuntIndicator(stix_id, text, (path, bytes(value).decode()))
             else:
                 indicator = HuntIndicator(
-                    stix_id, pattern, plan=read_plan(plan) if plan is not None else None
+                    stix_id, text, plan=read_plan(plan) if plan is not None else None
                 )
             found[stix_id] = Hunted(indicator, collection.id, int(version_us))
     return list(found.values())
@@ -146,12 +147,12 @@ def readable_indicators(
 def indicator_bodies(
     conn: Connection, *, subject: Subject, hunted: Iterable[Hunted]
 ) -> dict[str, dict[str, Any]]:
-    """The bodies of these hunted indicators, in the very versions hunted, by id, read
-    through the store's access rule as the subject (so an indicator it may no longer read,
-    or one deleted since, is simply absent)."""
-    wanted: dict[str, dict[str, int]] = {}
+    """The bodies of these hunted indicators, in the very versions and patterns hunted, by
+    id, read through the store's access rule as the subject (so an indicator it may no
+    longer read, or one deleted or changed since, is simply absent)."""
+    wanted: dict[str, dict[str, Hunted]] = {}
     for h in hunted:
-        wanted.setdefault(h.collection_id, {})[h.indicator.indicator_id] = h.version_us
+        wanted.setdefault(h.collection_id, {})[h.indicator.indicator_id] = h
     bodies: dict[str, dict[str, Any]] = {}
     for collection_id, versions in wanted.items():
         try:
@@ -166,10 +167,12 @@ def indicator_bodies(
                 subject, collection, objects.c.stix_id, objects.c.version_us, objects.c.body
             ).where(objects.c.stix_id.in_(ids[start : start + _CHUNK]))
             for stix_id, version_us, body in conn.execute(query).all():
-                if version_us != versions[stix_id]:
+                h = versions[stix_id]
+                if version_us != h.version_us:
                     continue
                 obj = orjson.loads(body)
-                if isinstance(obj, dict):
+                # the very content hunted (a version deleted and stored again may differ)
+                if isinstance(obj, dict) and obj.get("pattern") == h.indicator.pattern:
                     bodies[stix_id] = obj
     return bodies
 

@@ -544,11 +544,44 @@ def parse(text: str) -> Pattern:
     return parse_with_grammar(text)
 
 
+#: the deepest a pattern's expressions may nest (qualifiers on qualifiers, alternating
+#: AND / OR groups): far beyond any real indicator, and shallow enough that every walk of
+#: the tree (key plans, the evaluator, the printer) stays well inside Python's stack
+MAX_NESTING = 100
+
+
+_GROUPS = (ComparisonAnd, ComparisonOr, ObservationAnd, ObservationOr, ObservationFollowedBy)
+
+
+def _nesting(pattern: Pattern) -> int:
+    """How deep the expression tree goes (iteratively: the tree may be deeper than the
+    stack)."""
+    deepest = 0
+    stack: list[tuple[object, int]] = [(pattern.root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(node, _GROUPS):
+            stack += [(o, depth + 1) for o in node.operands]
+        elif isinstance(node, ObservationExpr):
+            stack.append((node.comparison, depth + 1))
+        elif isinstance(node, Qualified):
+            stack.append((node.expr, depth + 1))
+    return deepest
+
+
 def parse_with_grammar(text: str) -> Pattern:
     """The full LALR parser, without the fast path (tests compare the two)."""
     try:
         tree = _LARK.parse(text)
-        return _ToAst().transform(tree)
+        pattern: Pattern = _ToAst().transform(tree)
+        if _nesting(pattern) > MAX_NESTING:
+            raise PatternError(
+                f"pattern is nested too deeply (more than {MAX_NESTING} levels)",
+                text=text,
+                position=0,
+            )
+        return pattern
     except UnexpectedInput as exc:
         raise _syntax_error(text, exc) from None
     except VisitError as exc:

@@ -43,7 +43,7 @@ from kizuna.access.tlp import (
     kizuna_identity,
 )
 from kizuna.errors import InvalidInput, KizunaError
-from kizuna.hunt.index import IndexRow, index_row
+from kizuna.hunt.index import IndexRow, index_row, stored_row
 from kizuna.patterns.check import check_pattern
 from kizuna.patterns.parser import PatternError
 from kizuna.stix.timestamps import format_timestamp, now_micros, parse_timestamp
@@ -210,12 +210,13 @@ def add_objects(
     # Marking-definitions first, so that objects in the same envelope may use them.
     candidates.sort(key=lambda c: (c.stix_type != "marking-definition", c.index))
     ids = sorted({c.stix_id for c in candidates})
-    # Owners, versions, revocation and one-content-per-version are node-wide questions for
-    # versioned objects only; an SCO is compared with this collection's copies alone, so the
-    # many copies of a common SCO elsewhere on the node are never read.
+    # Versions, revocation and one-content-per-version are node-wide questions for versioned
+    # objects only; an SCO is compared with this collection's copies alone, so the many
+    # copies of a common SCO elsewhere on the node are never read. (Every id gets an owner:
+    # an object stored without a version, such as a custom object in the deprecated form,
+    # may later be sent with one, and only its first org may then add versions.)
     versioned = sorted({c.stix_id for c in candidates if c.version_us is not None})
-    # Only versioned objects have an owner (an SCO's id is anyone's to compute).
-    owners = _owners(conn, versioned)
+    owners = _owners(conn, ids)
     already_owned = set(owners)
     revoked_at, latest = _revocation_bounds(conn, versioned)
     assert subject.org_id is not None
@@ -571,7 +572,6 @@ def _store(
         .with_for_update()
     ).scalar_one()
     first_added = max(now_micros(), last + 1)
-    versioned = {c.stix_id for c in accepted if c.version_us is not None}
     for offset, cand in enumerate(accepted):
         if cand.version_us is None:
             # Objects without a version (SCOs) take the moment they were first added.
@@ -663,12 +663,10 @@ def _store(
         ]
         _bulk_insert(conn, object_refs.name, ("object_pk", "ref_id"), ref_rows)
     if indexed:
-        pattern_rows: list[tuple[object, ...]] = [(pks[offset], *row) for offset, row in indexed]
+        pattern_rows = [(pks[offset], *stored_row(row)) for offset, row in indexed]
         _bulk_insert(conn, indicator_patterns.name, _PATTERN_COLUMNS, pattern_rows)
     owner_rows: list[tuple[object, ...]] = [
-        (stix_id, subject.org_id)
-        for stix_id in by_id
-        if stix_id in versioned and stix_id not in already_owned
+        (stix_id, subject.org_id) for stix_id in by_id if stix_id not in already_owned
     ]
     _bulk_insert(conn, object_owners.name, ("stix_id", "owner_org_id"), owner_rows)
     if new_markings:

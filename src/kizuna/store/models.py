@@ -9,6 +9,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     SmallInteger,
     String,
     Table,
@@ -115,12 +116,14 @@ indicator_patterns = Table(
         primary_key=True,
         autoincrement=False,
     ),
-    Column("pattern", Text, nullable=False),
+    # pattern and key value as UTF-8 bytes: a STIX string may hold U+0000, which a
+    # PostgreSQL text column cannot
+    Column("pattern", LargeBinary, nullable=False),
     Column("valid_until_us", BigInteger, nullable=True),
     # simple_key of the pattern, or the key plan (JSON) of another pattern that does not
     # correlate across events, and which derivation made them (kizuna.hunt.index.KEY_VERSION)
     Column("key_path", Text, nullable=True),
-    Column("key_value", Text, nullable=True),
+    Column("key_value", LargeBinary, nullable=True),
     Column("plan", Text, nullable=True),
     Column("key_version", SmallInteger, nullable=False),
 )

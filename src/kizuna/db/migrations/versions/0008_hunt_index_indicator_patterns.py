@@ -23,10 +23,10 @@ def upgrade() -> None:
     table = op.create_table(
         "indicator_patterns",
         sa.Column("object_pk", sa.Integer(), autoincrement=False, nullable=False),
-        sa.Column("pattern", sa.Text(), nullable=False),
+        sa.Column("pattern", sa.LargeBinary(), nullable=False),
         sa.Column("valid_until_us", sa.BigInteger(), nullable=True),
         sa.Column("key_path", sa.Text(), nullable=True),
-        sa.Column("key_value", sa.Text(), nullable=True),
+        sa.Column("key_value", sa.LargeBinary(), nullable=True),
         sa.Column("plan", sa.Text(), nullable=True),
         sa.Column("key_version", sa.SmallInteger(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -43,7 +43,9 @@ def upgrade() -> None:
 
 def _backfill(table: sa.Table) -> None:
     """Index the indicator versions already stored, a batch of rows at a time."""
-    from kizuna.hunt.index import index_row  # the same derivation ingest uses
+    # The derivation ingest uses; each row records which one made it (key_version), so a
+    # later derivation plans rows made here again. The columns are this revision's own.
+    from kizuna.hunt.index import index_row
 
     conn = op.get_bind()
     objects = sa.table(
@@ -64,7 +66,18 @@ def _backfill(table: sa.Table) -> None:
             obj = orjson.loads(body)
             row = index_row(obj) if isinstance(obj, dict) else None
             if row is not None:
-                rows.append({"object_pk": pk, **row._asdict()})
+                value = row.key_value
+                rows.append(
+                    {
+                        "object_pk": pk,
+                        "pattern": row.pattern.encode(),
+                        "valid_until_us": row.valid_until_us,
+                        "key_path": row.key_path,
+                        "key_value": None if value is None else value.encode(),
+                        "plan": row.plan,
+                        "key_version": row.key_version,
+                    }
+                )
         if rows:
             conn.execute(sa.insert(table), rows)
         after = batch[-1][0]
