@@ -22,8 +22,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import orjson
 from sqlalchemy import Connection, or_
@@ -70,8 +69,7 @@ class Observed(Protocol):
 # -- indicators -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Hunted:
+class Hunted(NamedTuple):
     """An indicator chosen for a hunt, and which stored version it is (to read its body back
     if it matches: :func:`indicator_bodies`)."""
 
@@ -131,11 +129,11 @@ def readable_indicators(
             held = found.get(stix_id)
             if held is not None and held.version_us >= version_us:
                 continue
-            text = bytes(pattern).decode()  # stored as UTF-8 (see hunt.index.stored_row)
+            text = pattern.decode()  # stored as UTF-8 (see hunt.index.stored_row)
             if made_by != KEY_VERSION:  # made by another derivation: work it out again
                 indicator = HuntIndicator(stix_id, text)
             elif path is not None:
-                indicator = HuntIndicator(stix_id, text, (path, bytes(value).decode()))
+                indicator = HuntIndicator(stix_id, text, (path, value.decode()))
             else:
                 indicator = HuntIndicator(
                     stix_id, text, plan=read_plan(plan) if plan is not None else None
