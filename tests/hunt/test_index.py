@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,19 +14,21 @@ import orjson
 import pytest
 from alembic import command
 from sqlalchemy import Engine, select, update
+from sqlalchemy import text as sql
+from tests.conftest import fresh_database
 from tests.hunt.test_keys import TABLE
 
 from kizuna.access import service
 from kizuna.access.subject import Role, Subject
 from kizuna.access.tlp import TLP2_MARKINGS, Tlp
-from kizuna.db.engine import read_transaction, write_transaction
-from kizuna.db.migrate import alembic_config
+from kizuna.db.engine import bulk_read, make_engine, read_transaction, write_transaction
+from kizuna.db.migrate import alembic_config, upgrade
 from kizuna.hunt.index import KEY_VERSION, derive_plan, index_row, read_plan
 from kizuna.hunt.keys import Key, KeyPlan, plan_keys, simple_key
 from kizuna.hunt.run import HuntRequest, run_hunt
-from kizuna.hunt.sightings import readable_indicators
+from kizuna.hunt.sightings import readable_indicators, selection
 from kizuna.patterns import parse
-from kizuna.store.collections import add_collection, grant
+from kizuna.store.collections import add_collection, get_collection, grant
 from kizuna.store.ingest import add_objects
 from kizuna.store.models import indicator_patterns, objects
 
@@ -342,3 +345,73 @@ def test_the_migration_indexes_what_older_nodes_stored(engine: Engine, tmp_path:
     outcome = run_hunt(engine, subject, HuntRequest(files=[events]))
     assert [m.indicator_id for m in outcome.matches] == [first["id"]]
     assert outcome.invalid_indicators == [second["id"]]
+
+
+# -- PostgreSQL: statistics of a small table ------------------------------------------------
+
+
+@pytest.fixture
+def pg_engine(tmp_path: Path) -> Iterator[Engine]:
+    with fresh_database("postgres", tmp_path) as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        yield engine
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_choosing_indicators_never_nests_a_scan_of_the_index_when_statistics_are_stale(
+    pg_engine: Engine,
+) -> None:
+    """Right after a large ingest, PostgreSQL's statistics describe the small table they were
+    taken of, and the planner joined the stored versions to the hunt index by a nested loop
+    that scanned the index once per version (a 1,000-hit benchmark node ran the query for
+    minutes). The selection runs with nested loops off; the transaction's settings are
+    restored after it."""
+    subject, collection = _node(pg_engine)
+    green = [TLP2_MARKINGS[Tlp.GREEN]]
+
+    def ingest(count: int) -> None:
+        submitted: list[object] = [
+            _indicator(
+                f"[ipv4-addr:value = '10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}']",
+                created_by_ref=subject.identity_id,
+                object_marking_refs=green,
+            )
+            for n in range(count)
+        ]
+        with write_transaction(pg_engine) as conn:
+            assert all(
+                o.ok
+                for o in add_objects(
+                    conn, subject=subject, collection_id=collection, submitted=submitted
+                )
+            )
+
+    with pg_engine.connect() as conn:
+        for table in ("objects", "indicator_patterns"):  # no analysis but this test's own
+            conn.execute(sql(f"ALTER TABLE {table} SET (autovacuum_enabled = false)"))
+        conn.commit()
+    ingest(3)
+    with pg_engine.connect() as conn:
+        conn.execute(sql("ANALYZE"))
+        conn.commit()
+    ingest(3000)
+    with read_transaction(pg_engine) as conn:
+        readable = get_collection(conn, subject, collection)
+        query = selection(subject, readable, now_us=0, since_us=None)
+        compiled = query.compile(dialect=pg_engine.dialect, compile_kwargs={"literal_binds": True})
+
+        def plan() -> str:
+            return "\n".join(r[0] for r in conn.execute(sql(f"EXPLAIN {compiled}")).all())
+
+        stale = plan()
+        assert stale.startswith("Nested Loop")  # what the stale statistics lead to
+        with bulk_read(conn):
+            assert not plan().startswith("Nested Loop")
+            assert conn.execute(sql("SHOW jit")).scalar() == "off"
+        assert plan() == stale
+        chosen = readable_indicators(
+            conn, subject=subject, collection_ids=[collection], since_us=None
+        )
+    assert len(chosen) == 3003

@@ -25,17 +25,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple, Protocol
 
 import orjson
-from sqlalchemy import Connection, or_
+from sqlalchemy import Connection, Select, or_
 
 from kizuna.access.subject import Subject
 from kizuna.access.tlp import TLP2_MARKINGS, WELL_KNOWN, Pap, Tlp, audience_marking
+from kizuna.db.engine import bulk_read
 from kizuna.errors import Forbidden, InvalidInput, NotFound
 from kizuna.hunt.engine import HuntIndicator, Match
 from kizuna.hunt.index import KEY_VERSION, read_plan
 from kizuna.hunt.readers import _object_id
 from kizuna.stix.timestamps import format_timestamp, now_micros
 from kizuna.stix.validate import validate_object
-from kizuna.store.collections import get_collection, list_collections
+from kizuna.store.collections import Collection, get_collection, list_collections
 from kizuna.store.ingest import Outcome, add_objects
 from kizuna.store.models import indicator_patterns, objects
 from kizuna.store.query import readable_select
@@ -100,32 +101,12 @@ def readable_indicators(
     else:
         chosen = [get_collection(conn, subject, cid) for cid in dict.fromkeys(collection_ids)]
     now_us = now_micros()
-    index = indicator_patterns
     found: dict[str, Hunted] = {}
     for collection in chosen:
-        query = (
-            readable_select(
-                subject,
-                collection,
-                objects.c.stix_id,
-                objects.c.version_us,
-                index.c.pattern,
-                index.c.key_path,
-                index.c.key_value,
-                index.c.plan,
-                index.c.key_version,
-            )
-            .join(index, index.c.object_pk == objects.c.pk)
-            .where(
-                objects.c.stix_type == "indicator",
-                objects.c.is_last.is_(True),
-                objects.c.revoked.is_(False),
-                or_(index.c.valid_until_us.is_(None), index.c.valid_until_us > now_us),
-            )
-        )
-        if since_us is not None:
-            query = query.where(objects.c.date_added_us > since_us)
-        for stix_id, version_us, pattern, path, value, plan, made_by in conn.execute(query).all():
+        query = selection(subject, collection, now_us=now_us, since_us=since_us)
+        with bulk_read(conn):
+            rows = conn.execute(query).all()
+        for stix_id, version_us, pattern, path, value, plan, made_by in rows:
             held = found.get(stix_id)
             if held is not None and held.version_us >= version_us:
                 continue
@@ -140,6 +121,37 @@ def readable_indicators(
                 )
             found[stix_id] = Hunted(indicator, collection.id, int(version_us))
     return list(found.values())
+
+
+def selection(
+    subject: Subject, collection: Collection, *, now_us: int, since_us: int | None
+) -> Select[Any]:
+    """The query :func:`readable_indicators` runs on one collection: the hunt index rows of
+    the latest, unrevoked, unexpired indicator versions the subject may read."""
+    index = indicator_patterns
+    query = (
+        readable_select(
+            subject,
+            collection,
+            objects.c.stix_id,
+            objects.c.version_us,
+            index.c.pattern,
+            index.c.key_path,
+            index.c.key_value,
+            index.c.plan,
+            index.c.key_version,
+        )
+        .join(index, index.c.object_pk == objects.c.pk)
+        .where(
+            objects.c.stix_type == "indicator",
+            objects.c.is_last.is_(True),
+            objects.c.revoked.is_(False),
+            or_(index.c.valid_until_us.is_(None), index.c.valid_until_us > now_us),
+        )
+    )
+    if since_us is not None:
+        query = query.where(objects.c.date_added_us > since_us)
+    return query
 
 
 def indicator_bodies(

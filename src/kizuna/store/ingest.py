@@ -47,6 +47,7 @@ from kizuna.hunt.index import IndexRow, index_row, stored_row
 from kizuna.patterns.check import check_pattern
 from kizuna.patterns.parser import PatternError
 from kizuna.stix.timestamps import format_timestamp, now_micros, parse_timestamp
+from kizuna.stix.types import SCO_TYPES
 from kizuna.stix.validate import validate_object
 
 if TYPE_CHECKING:
@@ -212,11 +213,13 @@ def add_objects(
     ids = sorted({c.stix_id for c in candidates})
     # Versions, revocation and one-content-per-version are node-wide questions for versioned
     # objects only; an SCO is compared with this collection's copies alone, so the many
-    # copies of a common SCO elsewhere on the node are never read. (Every id gets an owner:
-    # an object stored without a version, such as a custom object in the deprecated form,
-    # may later be sent with one, and only its first org may then add versions.)
+    # copies of a common SCO elsewhere on the node are never read. (Other objects stored
+    # without a version, such as custom objects in the deprecated form, still get an owner:
+    # one may later be sent with a version, and only its first org may then add versions.)
     versioned = sorted({c.stix_id for c in candidates if c.version_us is not None})
-    owners = _owners(conn, ids)
+    # Ids of the spec's SCO types are anyone's to compute, and such objects never carry a
+    # version (validation forbids created/modified on them), so nobody owns them.
+    owners = _owners(conn, sorted({c.stix_id for c in candidates if c.stix_type not in SCO_TYPES}))
     already_owned = set(owners)
     revoked_at, latest = _revocation_bounds(conn, versioned)
     assert subject.org_id is not None
@@ -666,7 +669,9 @@ def _store(
         pattern_rows = [(pks[offset], *stored_row(row)) for offset, row in indexed]
         _bulk_insert(conn, indicator_patterns.name, _PATTERN_COLUMNS, pattern_rows)
     owner_rows: list[tuple[object, ...]] = [
-        (stix_id, subject.org_id) for stix_id in by_id if stix_id not in already_owned
+        (stix_id, subject.org_id)
+        for stix_id, group in by_id.items()
+        if stix_id not in already_owned and group[0].stix_type not in SCO_TYPES
     ]
     _bulk_insert(conn, object_owners.name, ("stix_id", "owner_org_id"), owner_rows)
     if new_markings:
