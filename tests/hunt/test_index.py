@@ -409,7 +409,9 @@ def test_choosing_indicators_never_nests_a_scan_of_the_index_when_statistics_are
         assert stale.startswith("Nested Loop")  # what the stale statistics lead to
         with bulk_read(conn):
             assert not plan().startswith("Nested Loop")
-            assert conn.execute(sql("SHOW jit")).scalar() == "off"
+            assert conn.execute(sql("SHOW enable_nestloop")).scalar() == "off"
+        assert conn.execute(sql("SHOW enable_nestloop")).scalar() == "on"
+        assert conn.execute(sql("SHOW jit")).scalar() == "off"  # the engine's own setting
         assert plan() == stale
         chosen = readable_indicators(
             conn, subject=subject, collection_ids=[collection], since_us=None
