@@ -6,31 +6,28 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 from alembic import command
-from sqlalchemy import Engine, select, update
-from sqlalchemy import text as sql
-from tests.conftest import fresh_database
+from sqlalchemy import Engine, inspect, select, update
 from tests.hunt.test_keys import TABLE
 
 from kizuna.access import service
 from kizuna.access.subject import Role, Subject
 from kizuna.access.tlp import TLP2_MARKINGS, Tlp
-from kizuna.db.engine import bulk_read, make_engine, read_transaction, write_transaction
-from kizuna.db.migrate import alembic_config, upgrade
-from kizuna.hunt.index import KEY_VERSION, derive_plan, index_row, read_plan
+from kizuna.db.engine import read_transaction, write_transaction
+from kizuna.db.migrate import alembic_config
+from kizuna.hunt.index import COLUMNS, KEY_VERSION, derive_plan, index_row, read_plan
 from kizuna.hunt.keys import Key, KeyPlan, plan_keys, simple_key
 from kizuna.hunt.run import HuntRequest, run_hunt
-from kizuna.hunt.sightings import readable_indicators, selection
+from kizuna.hunt.sightings import readable_indicators
 from kizuna.patterns import parse
-from kizuna.store.collections import add_collection, get_collection, grant
+from kizuna.store.collections import add_collection, grant
 from kizuna.store.ingest import add_objects
-from kizuna.store.models import indicator_patterns, objects
+from kizuna.store.models import objects
 
 
 def _indicator(pattern: str, **extra: Any) -> dict[str, Any]:
@@ -154,10 +151,11 @@ CORRELATING = [
 
 
 def _rows(engine: Engine) -> list[tuple[Any, ...]]:
+    """The hunt index of every indexed version: id, then the index columns."""
     with read_transaction(engine) as conn:
         found = conn.execute(
-            select(objects.c.stix_id, *[c for c in indicator_patterns.c if c.name != "object_pk"])
-            .join(objects, objects.c.pk == indicator_patterns.c.object_pk)
+            select(objects.c.stix_id, *[objects.c[name] for name in COLUMNS])
+            .where(objects.c.hunt_pattern.is_not(None))
             .order_by(objects.c.stix_id)
         ).all()
     return [tuple(bytes(v) if isinstance(v, memoryview) else v for v in r) for r in found]
@@ -177,11 +175,13 @@ def test_ingest_indexes_indicators_and_the_migration_indexes_older_ones(engine: 
         outcomes = add_objects(conn, subject=subject, collection_id=collection, submitted=submitted)
     assert all(o.ok for o in outcomes), outcomes
     indexed = _rows(engine)
-    assert len(indexed) == len(PATTERNS)  # the sigma rule has no row
+    assert len(indexed) == len(PATTERNS)  # the sigma rule is not indexed
     assert {bytes(r[1]).decode() for r in indexed} == set(PATTERNS)
-    # A node upgraded from before the index holds these indicators without rows.
+    # A node upgraded from before the index holds these indicators unindexed.
     config = alembic_config(engine)
     command.downgrade(config, "0007")
+    with read_transaction(engine) as conn:
+        assert "hunt_pattern" not in {c["name"] for c in inspect(conn).get_columns("objects")}
     command.upgrade(config, "head")
     assert _rows(engine) == indexed
 
@@ -212,10 +212,12 @@ def test_rows_made_by_another_derivation_are_planned_again(engine: Engine, tmp_p
         )
         assert all(o.ok for o in outcomes)
         conn.execute(
-            update(indicator_patterns).values(
-                key_version=KEY_VERSION - 1,
-                key_value=b"203.0.113.99",
-                plan='{"keys": [["domain-name:value", "z.example"]], "exact": true}',
+            update(objects)
+            .where(objects.c.hunt_pattern.is_not(None))
+            .values(
+                hunt_key_version=KEY_VERSION - 1,
+                hunt_key_value=b"203.0.113.99",
+                hunt_plan='{"keys": [["domain-name:value", "z.example"]], "exact": true}',
             )
         )
     with read_transaction(engine) as conn:
@@ -345,75 +347,3 @@ def test_the_migration_indexes_what_older_nodes_stored(engine: Engine, tmp_path:
     outcome = run_hunt(engine, subject, HuntRequest(files=[events]))
     assert [m.indicator_id for m in outcome.matches] == [first["id"]]
     assert outcome.invalid_indicators == [second["id"]]
-
-
-# -- PostgreSQL: statistics of a small table ------------------------------------------------
-
-
-@pytest.fixture
-def pg_engine(tmp_path: Path) -> Iterator[Engine]:
-    with fresh_database("postgres", tmp_path) as url:
-        engine = make_engine(url)
-        upgrade(engine)
-        yield engine
-        engine.dispose()
-
-
-@pytest.mark.postgres
-def test_choosing_indicators_never_nests_a_scan_of_the_index_when_statistics_are_stale(
-    pg_engine: Engine,
-) -> None:
-    """Right after a large ingest, PostgreSQL's statistics describe the small table they were
-    taken of, and the planner joined the stored versions to the hunt index by a nested loop
-    that scanned the index once per version (a 1,000-hit benchmark node ran the query for
-    minutes). The selection runs with nested loops off; the transaction's settings are
-    restored after it."""
-    subject, collection = _node(pg_engine)
-    green = [TLP2_MARKINGS[Tlp.GREEN]]
-
-    def ingest(count: int) -> None:
-        submitted: list[object] = [
-            _indicator(
-                f"[ipv4-addr:value = '10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}']",
-                created_by_ref=subject.identity_id,
-                object_marking_refs=green,
-            )
-            for n in range(count)
-        ]
-        with write_transaction(pg_engine) as conn:
-            assert all(
-                o.ok
-                for o in add_objects(
-                    conn, subject=subject, collection_id=collection, submitted=submitted
-                )
-            )
-
-    with pg_engine.connect() as conn:
-        for table in ("objects", "indicator_patterns"):  # no analysis but this test's own
-            conn.execute(sql(f"ALTER TABLE {table} SET (autovacuum_enabled = false)"))
-        conn.commit()
-    ingest(3)
-    with pg_engine.connect() as conn:
-        conn.execute(sql("ANALYZE"))
-        conn.commit()
-    ingest(3000)
-    with read_transaction(pg_engine) as conn:
-        readable = get_collection(conn, subject, collection)
-        query = selection(subject, readable, now_us=0, since_us=None)
-        compiled = query.compile(dialect=pg_engine.dialect, compile_kwargs={"literal_binds": True})
-
-        def plan() -> str:
-            return "\n".join(r[0] for r in conn.execute(sql(f"EXPLAIN {compiled}")).all())
-
-        stale = plan()
-        assert stale.startswith("Nested Loop")  # what the stale statistics lead to
-        with bulk_read(conn):
-            assert not plan().startswith("Nested Loop")
-            assert conn.execute(sql("SHOW enable_nestloop")).scalar() == "off"
-        assert conn.execute(sql("SHOW enable_nestloop")).scalar() == "on"
-        assert conn.execute(sql("SHOW jit")).scalar() == "off"  # the engine's own setting
-        assert plan() == stale
-        chosen = readable_indicators(
-            conn, subject=subject, collection_ids=[collection], since_us=None
-        )
-    assert len(chosen) == 3003

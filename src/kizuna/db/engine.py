@@ -92,37 +92,3 @@ def read_transaction(engine: Engine) -> Iterator[Connection]:
     """One consistent snapshot for a read (a page and its 'more' flag agree)."""
     with engine.connect() as conn, conn.begin():
         yield conn
-
-
-#: PostgreSQL planner settings for a read of most of a collection (see :func:`bulk_read`)
-_BULK_READ = {"enable_nestloop": "off"}
-
-
-@contextmanager
-def bulk_read(conn: Connection) -> Iterator[None]:
-    """Planner settings, for the queries run inside, that read most rows of a collection
-    joined with a side table (a hunt choosing 100,000 indicators). Right after a large
-    ingest PostgreSQL's statistics still describe a small table, and the planner then joins
-    by a nested loop that scans the side table once per row: hours instead of a fraction of
-    a second. Nested loops are off (hash joins remain; the access rule's correlated
-    subqueries are unaffected). The transaction's own settings are restored on exit; SQLite
-    needs none."""
-    if conn.dialect.name != "postgresql":
-        yield
-        return
-    names = list(_BULK_READ)
-    before = conn.exec_driver_sql(
-        "SELECT " + ", ".join(f"current_setting('{name}')" for name in names)
-    ).one()
-    _set(conn, dict(_BULK_READ))
-    try:
-        yield
-    finally:
-        _set(conn, dict(zip(names, before, strict=True)))
-
-
-def _set(conn: Connection, settings: dict[str, str]) -> None:
-    """``set_config(name, value, is_local)`` for each: until the transaction ends."""
-    calls = ", ".join("set_config(%s, %s, true)" for _ in settings)
-    values = tuple(v for pair in settings.items() for v in pair)
-    conn.exec_driver_sql(f"SELECT {calls}", values)

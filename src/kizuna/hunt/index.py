@@ -1,15 +1,15 @@
 """The hunt index: what the store records of each indicator version so that a hunt need not
 read indicator bodies, nor parse most patterns again.
 
-Ingest (:mod:`kizuna.store.ingest`) stores, beside every version of a STIX-pattern
-indicator, one row of the ``indicator_patterns`` table made by :func:`index_row`: the
-pattern text, ``valid_until`` in microseconds, and its key plan: for a pattern that is one
-string equality (:func:`~kizuna.hunt.keys.simple_key`, most of a typical feed) the key
-itself, for another pattern that does not correlate across events its plan as JSON
+Ingest (:mod:`kizuna.store.ingest`) stores, in the ``hunt_*`` columns of every stored
+version of a STIX-pattern indicator, what :func:`index_row` makes of it: the pattern text,
+``valid_until`` in microseconds, and its key plan: for a pattern that is one string
+equality (:func:`~kizuna.hunt.keys.simple_key`, most of a typical feed) the key itself,
+for another pattern that does not correlate across events its plan as JSON
 (:func:`plan_json`). A hunt then selects what to hunt with one query through the access
 module (:func:`kizuna.hunt.sightings.readable_indicators`) and reads bodies only for the
-indicators that matched. Nothing here decides who may read what: the table is keyed by the
-stored object's row, and every read of it joins that row under the access rule.
+indicators that matched. Nothing here decides who may read what: the columns are part of
+the stored object's row, read only under the access rule on that row.
 
 :data:`KEY_VERSION` says which derivation made a row's plan. A row made by another version
 is still hunted, its plan worked out again from the text, so changing the key derivation
@@ -43,7 +43,9 @@ from kizuna.patterns import Pattern, PatternError, parse
 from kizuna.stix.timestamps import parse_timestamp
 
 __all__ = [
+    "COLUMNS",
     "KEY_VERSION",
+    "UNINDEXED",
     "IndexRow",
     "Planned",
     "as_planned",
@@ -120,7 +122,7 @@ def read_plan(text: str) -> KeyPlan:
 
 
 class IndexRow(NamedTuple):
-    """One ``indicator_patterns`` row, less the object's row number."""
+    """What the hunt index holds of one indicator version (the ``hunt_*`` columns)."""
 
     pattern: str
     #: ``valid_until`` (µs since the epoch), ``None`` when the indicator has none
@@ -134,9 +136,22 @@ class IndexRow(NamedTuple):
     key_version: int
 
 
+#: the ``objects`` columns of :func:`stored_row`, in its order
+COLUMNS = (
+    "hunt_pattern",
+    "hunt_valid_until_us",
+    "hunt_key_path",
+    "hunt_key_value",
+    "hunt_plan",
+    "hunt_key_version",
+)
+#: :func:`stored_row` of an object that is no huntable indicator
+UNINDEXED: tuple[object, ...] = (None,) * len(COLUMNS)
+
+
 def stored_row(row: IndexRow) -> tuple[object, ...]:
-    """The row's values as stored, in the order of :class:`IndexRow`: the pattern and the key
-    value as UTF-8 bytes (a STIX string may hold U+0000, which PostgreSQL text cannot)."""
+    """The row's values as stored (:data:`COLUMNS`): the pattern and the key value as UTF-8
+    bytes (a STIX string may hold U+0000, which PostgreSQL text cannot)."""
     value = row.key_value
     return (
         row.pattern.encode(),

@@ -2,7 +2,7 @@
 
 :func:`readable_indicators` reads indicators only through the store's read path
 (:func:`~kizuna.store.collections.get_collection` + :func:`~kizuna.store.query.readable_select`
-with the hunter's subject, over the hunt index of :mod:`kizuna.hunt.index`), so the TLP
+with the hunter's subject, over the hunt index columns of :mod:`kizuna.hunt.index`), so the TLP
 access rule alone decides what is hunted: an indicator the hunter may not read is never
 hunted, and nothing about it leaks into output. :func:`indicator_bodies` reads the matched
 ones' bodies back the same way (:func:`~kizuna.store.query.read_page`).
@@ -29,7 +29,6 @@ from sqlalchemy import Connection, Select, or_
 
 from kizuna.access.subject import Subject
 from kizuna.access.tlp import TLP2_MARKINGS, WELL_KNOWN, Pap, Tlp, audience_marking
-from kizuna.db.engine import bulk_read
 from kizuna.errors import Forbidden, InvalidInput, NotFound
 from kizuna.hunt.engine import HuntIndicator, Match
 from kizuna.hunt.index import KEY_VERSION, read_plan
@@ -38,7 +37,7 @@ from kizuna.stix.timestamps import format_timestamp, now_micros
 from kizuna.stix.validate import validate_object
 from kizuna.store.collections import Collection, get_collection, list_collections
 from kizuna.store.ingest import Outcome, add_objects
-from kizuna.store.models import indicator_patterns, objects
+from kizuna.store.models import objects
 from kizuna.store.query import readable_select
 
 __all__ = [
@@ -104,9 +103,7 @@ def readable_indicators(
     found: dict[str, Hunted] = {}
     for collection in chosen:
         query = selection(subject, collection, now_us=now_us, since_us=since_us)
-        with bulk_read(conn):
-            rows = conn.execute(query).all()
-        for stix_id, version_us, pattern, path, value, plan, made_by in rows:
+        for stix_id, version_us, pattern, path, value, plan, made_by in conn.execute(query).all():
             held = found.get(stix_id)
             if held is not None and held.version_us >= version_us:
                 continue
@@ -128,26 +125,23 @@ def selection(
 ) -> Select[Any]:
     """The query :func:`readable_indicators` runs on one collection: the hunt index rows of
     the latest, unrevoked, unexpired indicator versions the subject may read."""
-    index = indicator_patterns
-    query = (
-        readable_select(
-            subject,
-            collection,
-            objects.c.stix_id,
-            objects.c.version_us,
-            index.c.pattern,
-            index.c.key_path,
-            index.c.key_value,
-            index.c.plan,
-            index.c.key_version,
-        )
-        .join(index, index.c.object_pk == objects.c.pk)
-        .where(
-            objects.c.stix_type == "indicator",
-            objects.c.is_last.is_(True),
-            objects.c.revoked.is_(False),
-            or_(index.c.valid_until_us.is_(None), index.c.valid_until_us > now_us),
-        )
+    o = objects.c
+    query = readable_select(
+        subject,
+        collection,
+        o.stix_id,
+        o.version_us,
+        o.hunt_pattern,
+        o.hunt_key_path,
+        o.hunt_key_value,
+        o.hunt_plan,
+        o.hunt_key_version,
+    ).where(
+        o.stix_type == "indicator",
+        o.is_last.is_(True),
+        o.revoked.is_(False),
+        o.hunt_pattern.is_not(None),
+        or_(o.hunt_valid_until_us.is_(None), o.hunt_valid_until_us > now_us),
     )
     if since_us is not None:
         query = query.where(objects.c.date_added_us > since_us)

@@ -22,7 +22,6 @@ from sqlalchemy import (
     String,
     and_,
     any_,
-    func,
     insert,
     literal,
     select,
@@ -43,7 +42,7 @@ from kizuna.access.tlp import (
     kizuna_identity,
 )
 from kizuna.errors import InvalidInput, KizunaError
-from kizuna.hunt.index import IndexRow, index_row, stored_row
+from kizuna.hunt import index as hunt_index
 from kizuna.patterns.check import check_pattern
 from kizuna.patterns.parser import PatternError
 from kizuna.stix.timestamps import format_timestamp, now_micros, parse_timestamp
@@ -55,7 +54,6 @@ if TYPE_CHECKING:
 
 from kizuna.store.models import (
     collections,
-    indicator_patterns,
     markings,
     object_audience,
     object_owners,
@@ -221,11 +219,10 @@ def add_objects(
     # version (validation forbids created/modified on them), so nobody owns them.
     owners = _owners(conn, sorted({c.stix_id for c in candidates if c.stix_type not in SCO_TYPES}))
     already_owned = set(owners)
-    revoked_at, latest = _revocation_bounds(conn, versioned)
     assert subject.org_id is not None
-    existing, node_wide, mine = _existing_versions(
-        conn, collection_id, ids, set(versioned), subject.org_id
-    )
+    stored = _stored(conn, collection_id, ids, set(versioned), subject.org_id)
+    existing, node_wide, mine = stored.here, stored.everywhere, stored.mine
+    revoked_at, latest = stored.first_revoked, stored.last_version
     known_markings = _known_markings(conn, sorted({m for c in candidates for m in c.marking_ids}))
 
     accepted: list[_Candidate] = []
@@ -483,39 +480,27 @@ def _owners(conn: Connection, ids: Sequence[str]) -> dict[str, int]:
     return found
 
 
-def _revocation_bounds(
-    conn: Connection, ids: Sequence[str]
-) -> tuple[dict[str, int], dict[str, int]]:
-    """Node-wide, per id: the first revoked version, and the last version of all."""
-    first_revoked: dict[str, int] = {}
-    last_version: dict[str, int] = {}
-    for chunk in _chunks(ids):
-        rows = conn.execute(
-            select(
-                objects.c.stix_id,
-                objects.c.revoked,
-                func.min(objects.c.version_us),
-                func.max(objects.c.version_us),
-            )
-            .where(_among(conn, objects.c.stix_id, chunk))
-            .group_by(objects.c.stix_id, objects.c.revoked)
-        )
-        for stix_id, revoked, low, high in rows:
-            if revoked:
-                first_revoked[stix_id] = low
-            last_version[stix_id] = max(last_version.get(stix_id, high), high)
-    return first_revoked, last_version
+@dataclass
+class _Stored:
+    """What the node already holds of the ids in an envelope (see :func:`_stored`)."""
+
+    #: per id, version_us -> content hash: in this collection, and node-wide
+    here: dict[str, dict[int, str]] = field(default_factory=dict)
+    everywhere: dict[str, dict[int, str]] = field(default_factory=dict)
+    #: per id, the content hashes of the posting org's own rows in this collection
+    mine: dict[str, set[str]] = field(default_factory=dict)
+    #: node-wide, per versioned id: the first revoked version, and the last version of all
+    first_revoked: dict[str, int] = field(default_factory=dict)
+    last_version: dict[str, int] = field(default_factory=dict)
 
 
-def _existing_versions(
+def _stored(
     conn: Connection, collection_id: str, ids: Sequence[str], versioned: set[str], org_id: int
-) -> tuple[dict[str, dict[int, str]], dict[str, dict[int, str]], dict[str, set[str]]]:
-    """Stored versions (version_us -> content hash) in this collection and, for the
-    `versioned` ids, node-wide; and the content hashes of the org's own rows in this
-    collection."""
-    here: dict[str, dict[int, str]] = {}
-    everywhere: dict[str, dict[int, str]] = {}
-    mine: dict[str, set[str]] = {}
+) -> _Stored:
+    """One read of the stored rows of `ids`: node-wide for the `versioned` ids (versions,
+    revocation and one content per version are node-wide questions), in this collection
+    for the rest (SCOs are compared with this collection's copies alone)."""
+    found = _Stored()
     scopes = [(chunk, True) for chunk in _chunks(sorted(versioned))]
     scopes += [(chunk, False) for chunk in _chunks([i for i in ids if i not in versioned])]
     for chunk, anywhere in scopes:
@@ -525,16 +510,25 @@ def _existing_versions(
             objects.c.content_hash,
             objects.c.collection_id,
             objects.c.owner_org_id,
+            objects.c.revoked,
         ).where(_among(conn, objects.c.stix_id, chunk))
         if not anywhere:
             query = query.where(objects.c.collection_id == collection_id)
-        for r in conn.execute(query).all():
-            if r.collection_id == collection_id:
-                here.setdefault(r.stix_id, {})[r.version_us] = r.content_hash
-                if r.owner_org_id == org_id:
-                    mine.setdefault(r.stix_id, set()).add(r.content_hash)
-            everywhere.setdefault(r.stix_id, {})[r.version_us] = r.content_hash
-    return here, everywhere, mine
+        for stix_id, version_us, content_hash, stored_in, owner, revoked in conn.execute(query):
+            if stored_in == collection_id:
+                found.here.setdefault(stix_id, {})[version_us] = content_hash
+                if owner == org_id:
+                    found.mine.setdefault(stix_id, set()).add(content_hash)
+            found.everywhere.setdefault(stix_id, {})[version_us] = content_hash
+            if anywhere:
+                last = found.last_version.get(stix_id)
+                found.last_version[stix_id] = version_us if last is None else max(last, version_us)
+                if revoked:
+                    first = found.first_revoked.get(stix_id)
+                    found.first_revoked[stix_id] = (
+                        version_us if first is None else min(first, version_us)
+                    )
+    return found
 
 
 def _known_markings(conn: Connection, ids: Sequence[str]) -> dict[str, MarkingMeaning | None]:
@@ -631,6 +625,7 @@ def _store(
             c.revoked,
             c.version_us == new_first[c.stix_id],
             c.version_us == new_last[c.stix_id],
+            *_hunt_columns(c),
         )
         for offset, c in enumerate(accepted)
     ]
@@ -638,13 +633,7 @@ def _store(
     # rows are then found by their date_added, which is unique in the collection.
     _bulk_insert(conn, "objects", _OBJECT_COLUMNS, rows)
     pks: list[int] = []
-    # The hunt index (kizuna.hunt.index): what a hunt needs of each indicator version.
-    indexed = [
-        (offset, row)
-        for offset, c in enumerate(accepted)
-        if c.stix_type == "indicator" and (row := index_row(c.obj)) is not None
-    ]
-    if indexed or any(c.audience or c.refs for c in accepted):
+    if any(c.audience or c.refs for c in accepted):
         by_added = dict(
             conn.execute(
                 select(objects.c.date_added_us, objects.c.pk).where(
@@ -665,9 +654,6 @@ def _store(
             (pk, ref) for pk, c in zip(pks, accepted, strict=True) for ref in dict.fromkeys(c.refs)
         ]
         _bulk_insert(conn, object_refs.name, ("object_pk", "ref_id"), ref_rows)
-    if indexed:
-        pattern_rows = [(pks[offset], *stored_row(row)) for offset, row in indexed]
-        _bulk_insert(conn, indicator_patterns.name, _PATTERN_COLUMNS, pattern_rows)
     owner_rows: list[tuple[object, ...]] = [
         (stix_id, subject.org_id)
         for stix_id, group in by_id.items()
@@ -696,10 +682,15 @@ _OBJECT_COLUMNS = (
     "revoked",
     "is_first",
     "is_last",
+    *hunt_index.COLUMNS,
 )
 
 
-_PATTERN_COLUMNS = ("object_pk", *IndexRow._fields)
+def _hunt_columns(cand: _Candidate) -> tuple[object, ...]:
+    """The hunt index columns of a stored version (kizuna.hunt.index): what a hunt needs of
+    an indicator, so that choosing 100,000 of them reads no body."""
+    row = hunt_index.index_row(cand.obj) if cand.stix_type == "indicator" else None
+    return hunt_index.UNINDEXED if row is None else hunt_index.stored_row(row)
 
 
 def _bulk_insert(

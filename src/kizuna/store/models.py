@@ -80,6 +80,19 @@ objects = Table(
     Column("revoked", Boolean, nullable=False),
     Column("is_first", Boolean, nullable=False),
     Column("is_last", Boolean, nullable=False),
+    # The hunt index (kizuna.hunt.index.index_row), set on a version of a STIX-pattern
+    # indicator a hunt could ever use, NULL on every other row: the pattern, valid_until,
+    # and the pattern's key (a single string equality) or key plan (JSON; another pattern
+    # that does not correlate across events), and which derivation made them. A hunt
+    # selects its indicators from these columns under the access rule on the same row,
+    # without reading bodies. Pattern and key value are UTF-8 bytes: a STIX string may
+    # hold U+0000, which a PostgreSQL text column cannot.
+    Column("hunt_pattern", LargeBinary, nullable=True),
+    Column("hunt_valid_until_us", BigInteger, nullable=True),
+    Column("hunt_key_path", Text, nullable=True),
+    Column("hunt_key_value", LargeBinary, nullable=True),
+    Column("hunt_plan", Text, nullable=True),
+    Column("hunt_key_version", SmallInteger, nullable=True),
     UniqueConstraint("collection_id", "date_added_us"),
     UniqueConstraint("collection_id", "stix_id", "version_us"),
 )
@@ -101,31 +114,6 @@ object_refs = Table(
     Column("object_pk", Integer, ForeignKey("objects.pk", ondelete="CASCADE"), nullable=False),
     Column("ref_id", String(300), nullable=False),
     UniqueConstraint("object_pk", "ref_id"),
-)
-
-# The hunt index (kizuna.hunt.index): one row per stored version of a STIX-pattern
-# indicator, so a hunt selects its patterns (through the access rule on the object's row)
-# without reading bodies. Derived from the body at ingest; never read on its own.
-indicator_patterns = Table(
-    "indicator_patterns",
-    metadata,
-    Column(
-        "object_pk",
-        Integer,
-        ForeignKey("objects.pk", ondelete="CASCADE"),
-        primary_key=True,
-        autoincrement=False,
-    ),
-    # pattern and key value as UTF-8 bytes: a STIX string may hold U+0000, which a
-    # PostgreSQL text column cannot
-    Column("pattern", LargeBinary, nullable=False),
-    Column("valid_until_us", BigInteger, nullable=True),
-    # simple_key of the pattern, or the key plan (JSON) of another pattern that does not
-    # correlate across events, and which derivation made them (kizuna.hunt.index.KEY_VERSION)
-    Column("key_path", Text, nullable=True),
-    Column("key_value", LargeBinary, nullable=True),
-    Column("plan", Text, nullable=True),
-    Column("key_version", SmallInteger, nullable=False),
 )
 
 # Node-wide: which org created a STIX id; only that org may add versions of it.

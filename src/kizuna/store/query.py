@@ -86,7 +86,7 @@ def readable_select(
 ) -> Select[Any]:
     """``columns`` of the object versions in `collection` the subject may read: the access
     rule (:func:`~kizuna.access.decision.readable_filter`) in the WHERE clause. Every read of
-    stored objects, and of what is derived from them (joined by ``objects.pk``), starts here."""
+    stored objects, and of what is derived from them (the hunt index columns), starts here."""
     if not collection.can_read:
         raise Forbidden("this token may not read this collection")
     return select(*columns).where(
