@@ -168,9 +168,8 @@ def test_ingest_indexes_indicators_and_the_migration_indexes_older_ones(engine: 
         _indicator(p, created_by_ref=subject.identity_id, object_marking_refs=green)
         for p in PATTERNS
     ]
-    submitted.append(
-        {**_indicator("title: x", created_by_ref=subject.identity_id), "pattern_type": "sigma"}
-    )
+    sigma = {**_indicator("title: x", created_by_ref=subject.identity_id), "pattern_type": "sigma"}
+    submitted.append(sigma)
     with write_transaction(engine) as conn:
         outcomes = add_objects(conn, subject=subject, collection_id=collection, submitted=submitted)
     assert all(o.ok for o in outcomes), outcomes
@@ -184,6 +183,12 @@ def test_ingest_indexes_indicators_and_the_migration_indexes_older_ones(engine: 
         assert "hunt_pattern" not in {c["name"] for c in inspect(conn).get_columns("objects")}
     command.upgrade(config, "head")
     assert _rows(engine) == indexed
+    with read_transaction(engine) as conn:  # seen by the index, never huntable
+        made_by = conn.execute(
+            select(objects.c.hunt_key_version).where(objects.c.stix_id == sigma["id"])
+        ).scalar_one()
+    assert made_by == 0
+    command.check(config)  # the round trip left the schema the tables describe
 
 
 def _telemetry(path: Path, values: list[dict[str, Any]]) -> Path:
@@ -239,6 +244,59 @@ def test_rows_made_by_another_derivation_are_planned_again(engine: Engine, tmp_p
         simple["id"]: 1,
         listed["id"]: 1,
     }
+
+
+def test_versions_stored_without_the_index_are_hunted_from_their_bodies(
+    engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A process older than the index, still running while the database is upgraded, stores
+    indicators with every hunt column NULL: a hunt reads their bodies and hunts them (and says
+    so), but not one that is expired or not a STIX pattern; an indicator the index has seen
+    and found never huntable is told apart by key version 0."""
+    subject, collection = _node(engine)
+    green = [TLP2_MARKINGS[Tlp.GREEN]]
+    mine: dict[str, Any] = {"created_by_ref": subject.identity_id, "object_marking_refs": green}
+    simple = _indicator("[ipv4-addr:value = '198.51.100.1']", **mine)
+    listed = _indicator("[domain-name:value IN ('a.example', 'b.example')]", **mine)
+    expired = _indicator(
+        "[ipv4-addr:value = '198.51.100.2']", valid_until="2026-01-03T00:00:00Z", **mine
+    )
+    sigma = {**_indicator("[ipv4-addr:value = '198.51.100.3']", **mine), "pattern_type": "sigma"}
+    submitted: list[object] = [simple, listed, expired, sigma]
+    with write_transaction(engine) as conn:
+        assert all(
+            o.ok
+            for o in add_objects(
+                conn, subject=subject, collection_id=collection, submitted=submitted
+            )
+        )
+    with read_transaction(engine) as conn:
+        versions = dict(conn.execute(select(objects.c.stix_id, objects.c.hunt_key_version)).all())
+    assert versions[sigma["id"]] == 0
+    assert versions[simple["id"]] == versions[expired["id"]] == KEY_VERSION
+    with write_transaction(engine) as conn:  # what the older process stored
+        conn.execute(update(objects).values(dict.fromkeys(COLUMNS)))
+    with read_transaction(engine) as conn, caplog.at_level("WARNING"):
+        chosen = readable_indicators(
+            conn, subject=subject, collection_ids=[collection], since_us=None
+        )
+    assert {h.indicator.indicator_id for h in chosen} == {simple["id"], listed["id"]}
+    assert "4 indicator versions were stored without the hunt index" in caplog.text
+    events = _telemetry(
+        tmp_path / "t.jsonl",
+        [
+            {"@timestamp": "2026-03-01T10:00:00Z", "destination.ip": "198.51.100.1"},
+            {"@timestamp": "2026-03-01T10:01:00Z", "dns.question.name": "b.example"},
+            {"@timestamp": "2026-03-01T10:02:00Z", "destination.ip": "198.51.100.2"},
+            {"@timestamp": "2026-03-01T10:03:00Z", "destination.ip": "198.51.100.3"},
+        ],
+    )
+    outcome = run_hunt(engine, subject, HuntRequest(files=[events], store_into=collection))
+    assert {m.indicator_id: m.count for m in outcome.matches} == {
+        simple["id"]: 1,
+        listed["id"]: 1,
+    }
+    assert outcome.stored.get("sighting") == 2  # their bodies read back as indexed ones' are
 
 
 def test_a_hunt_uses_the_rows_of_this_derivation(engine: Engine) -> None:

@@ -45,12 +45,14 @@ from kizuna.stix.timestamps import parse_timestamp
 __all__ = [
     "COLUMNS",
     "KEY_VERSION",
+    "NOT_HUNTABLE",
     "UNINDEXED",
     "IndexRow",
     "Planned",
     "as_planned",
     "derive_plan",
     "index_row",
+    "indicator_columns",
     "pattern_plan",
     "plan_json",
     "read_plan",
@@ -145,8 +147,13 @@ COLUMNS = (
     "hunt_plan",
     "hunt_key_version",
 )
-#: :func:`stored_row` of an object that is no huntable indicator
+#: the columns of an object that is no indicator
 UNINDEXED: tuple[object, ...] = (None,) * len(COLUMNS)
+#: the columns of an indicator version that can never be hunted (:func:`index_row` is
+#: ``None``): key version 0 says the index has seen it, so that a hunt can tell it from a
+#: version stored without the index (every column NULL: by a process older than the index,
+#: still running while the database was upgraded), which it then reads from the body
+NOT_HUNTABLE: tuple[object, ...] = (None,) * (len(COLUMNS) - 1) + (0,)
 
 
 def stored_row(row: IndexRow) -> tuple[object, ...]:
@@ -161,6 +168,12 @@ def stored_row(row: IndexRow) -> tuple[object, ...]:
         row.plan,
         row.key_version,
     )
+
+
+def indicator_columns(obj: Mapping[str, Any]) -> tuple[object, ...]:
+    """The hunt index columns (:data:`COLUMNS`) of one stored indicator version."""
+    row = index_row(obj)
+    return NOT_HUNTABLE if row is None else stored_row(row)
 
 
 def index_row(obj: Mapping[str, Any]) -> IndexRow | None:

@@ -19,19 +19,20 @@ the store learns it in the same envelope).
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple, Protocol
 
 import orjson
-from sqlalchemy import Connection, Select, or_
+from sqlalchemy import Connection, Select, case, or_
 
 from kizuna.access.subject import Subject
 from kizuna.access.tlp import TLP2_MARKINGS, WELL_KNOWN, Pap, Tlp, audience_marking
 from kizuna.errors import Forbidden, InvalidInput, NotFound
 from kizuna.hunt.engine import HuntIndicator, Match
-from kizuna.hunt.index import KEY_VERSION, read_plan
+from kizuna.hunt.index import KEY_VERSION, index_row, read_plan
 from kizuna.hunt.readers import _object_id
 from kizuna.stix.timestamps import format_timestamp, now_micros
 from kizuna.stix.validate import validate_object
@@ -49,6 +50,7 @@ __all__ = [
     "store_sightings",
 ]
 
+_log = logging.getLogger(__name__)
 _CHUNK = 500  # indicator ids per read of matched indicators' bodies
 #: uuid5 namespace of sighting and observed-data ids derived from what a hunt saw
 _SIGHTING_NAMESPACE = uuid.UUID("0f3c2a8e-5b1d-5e47-9a6c-7d2e4b8f1a30")
@@ -94,7 +96,7 @@ def readable_indicators(
 
     One query per collection over the hunt index (:mod:`kizuna.hunt.index`), through the
     access rule of the store's read path (:func:`~kizuna.store.query.readable_select`); no
-    body is read."""
+    body is read, but that of a version stored without the index."""
     if collection_ids is None:
         chosen = [c for c in list_collections(conn, subject) if c.can_read]
     else:
@@ -103,20 +105,35 @@ def readable_indicators(
     found: dict[str, Hunted] = {}
     for collection in chosen:
         query = selection(subject, collection, now_us=now_us, since_us=since_us)
-        for stix_id, version_us, pattern, path, value, plan, made_by in conn.execute(query).all():
+        unindexed = 0
+        for stix_id, version_us, pattern, path, value, plan, made_by, body in conn.execute(
+            query
+        ).all():
             held = found.get(stix_id)
             if held is not None and held.version_us >= version_us:
                 continue
-            text = pattern.decode()  # stored as UTF-8 (see hunt.index.stored_row)
-            if made_by != KEY_VERSION:  # made by another derivation: work it out again
-                indicator = HuntIndicator(stix_id, text)
-            elif path is not None:
-                indicator = HuntIndicator(stix_id, text, (path, value.decode()))
+            if made_by is None:  # stored without the index: derive it from the body
+                unindexed += 1
+                row = index_row(orjson.loads(body))
+                if row is None or (row.valid_until_us is not None and row.valid_until_us <= now_us):
+                    continue  # never huntable, or expired
+                indicator = HuntIndicator(stix_id, row.pattern)
+            elif made_by != KEY_VERSION:  # made by another derivation: work it out again
+                indicator = HuntIndicator(stix_id, pattern.decode())
+            elif path is not None:  # pattern and key value are UTF-8 (hunt.index.stored_row)
+                indicator = HuntIndicator(stix_id, pattern.decode(), (path, value.decode()))
             else:
-                indicator = HuntIndicator(
-                    stix_id, text, plan=read_plan(plan) if plan is not None else None
-                )
+                plan_ = read_plan(plan) if plan is not None else None
+                indicator = HuntIndicator(stix_id, pattern.decode(), plan=plan_)
             found[stix_id] = Hunted(indicator, collection.id, int(version_us))
+        if unindexed:
+            _log.warning(
+                "collection %s: %d indicator versions were stored without the hunt index "
+                "(by a process older than the database, still running while it was "
+                "upgraded); hunted from their bodies",
+                collection.id,
+                unindexed,
+            )
     return list(found.values())
 
 
@@ -124,8 +141,11 @@ def selection(
     subject: Subject, collection: Collection, *, now_us: int, since_us: int | None
 ) -> Select[Any]:
     """The query :func:`readable_indicators` runs on one collection: the hunt index rows of
-    the latest, unrevoked, unexpired indicator versions the subject may read."""
+    the latest, unrevoked, unexpired indicator versions the subject may read, and the body
+    of any such version stored without the index (``hunt_key_version`` NULL: see
+    :data:`~kizuna.hunt.index.NOT_HUNTABLE`)."""
     o = objects.c
+    unindexed = o.hunt_key_version.is_(None)
     query = readable_select(
         subject,
         collection,
@@ -136,11 +156,12 @@ def selection(
         o.hunt_key_value,
         o.hunt_plan,
         o.hunt_key_version,
+        case((unindexed, o.body), else_=None),
     ).where(
         o.stix_type == "indicator",
         o.is_last.is_(True),
         o.revoked.is_(False),
-        o.hunt_pattern.is_not(None),
+        or_(o.hunt_pattern.is_not(None), unindexed),
         or_(o.hunt_valid_until_us.is_(None), o.hunt_valid_until_us > now_us),
     )
     if since_us is not None:

@@ -689,8 +689,9 @@ _OBJECT_COLUMNS = (
 def _hunt_columns(cand: _Candidate) -> tuple[object, ...]:
     """The hunt index columns of a stored version (kizuna.hunt.index): what a hunt needs of
     an indicator, so that choosing 100,000 of them reads no body."""
-    row = hunt_index.index_row(cand.obj) if cand.stix_type == "indicator" else None
-    return hunt_index.UNINDEXED if row is None else hunt_index.stored_row(row)
+    if cand.stix_type != "indicator":
+        return hunt_index.UNINDEXED
+    return hunt_index.indicator_columns(cand.obj)
 
 
 def _bulk_insert(

@@ -81,9 +81,10 @@ objects = Table(
     Column("is_first", Boolean, nullable=False),
     Column("is_last", Boolean, nullable=False),
     # The hunt index (kizuna.hunt.index.index_row), set on a version of a STIX-pattern
-    # indicator a hunt could ever use, NULL on every other row: the pattern, valid_until,
-    # and the pattern's key (a single string equality) or key plan (JSON; another pattern
-    # that does not correlate across events), and which derivation made them. A hunt
+    # indicator a hunt could ever use: the pattern, valid_until, and the pattern's key (a
+    # single string equality) or key plan (JSON; another pattern that does not correlate
+    # across events), and which derivation made them. Another indicator has only
+    # hunt_key_version, 0; every other row NULL throughout. A hunt
     # selects its indicators from these columns under the access rule on the same row,
     # without reading bodies. Pattern and key value are UTF-8 bytes: a STIX string may
     # hold U+0000, which a PostgreSQL text column cannot.
