@@ -512,7 +512,7 @@ def test_simple_rows_are_the_full_plans_rows(object_type: str, path: str, litera
     assert prepared[0].keys == planned.plan.keys
     assert prepared[0].exact
     if prepared[0].columnar:
-        assert list(zip(plan.key_path, plan.key_raw, strict=True)) == [row]
+        assert [(path, raw) for _ind, path, raw in plan.key_rows()] == [row]
 
 
 def _parquet_from(path: Path, select: str) -> Path:

@@ -284,7 +284,7 @@ class SparkStage:
             by_path.setdefault(key_path, []).append(i)
         keys = [
             (ind, i, raw)
-            for ind, key_path, raw in zip(plan.key_ind, plan.key_path, plan.key_raw, strict=True)
+            for ind, key_path, raw in plan.key_rows()
             for i in by_path.get(key_path, ())
         ]
         keys += [(SUSPECT, len(owners), "S"), (CLEAN, len(owners), "G")]
