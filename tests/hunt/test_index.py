@@ -23,7 +23,7 @@ from kizuna.db.migrate import alembic_config
 from kizuna.hunt.index import COLUMNS, KEY_VERSION, derive_plan, index_row, read_plan
 from kizuna.hunt.keys import Key, KeyPlan, plan_keys, simple_key
 from kizuna.hunt.run import HuntRequest, run_hunt
-from kizuna.hunt.sightings import readable_indicators
+from kizuna.hunt.sightings import Hunted, readable_indicators
 from kizuna.patterns import parse
 from kizuna.store.collections import add_collection, grant
 from kizuna.store.ingest import add_objects
@@ -132,6 +132,23 @@ def _node(engine: Engine) -> tuple[Subject, str]:
     return Subject(org_id=org.id, identity_id=org.identity_id, role=Role.ANALYST), collection
 
 
+def _store(engine: Engine, subject: Subject, collection: str, submitted: list[object]) -> None:
+    with write_transaction(engine) as conn:
+        outcomes = add_objects(conn, subject=subject, collection_id=collection, submitted=submitted)
+    assert all(o.ok for o in outcomes), outcomes
+
+
+def _chosen(engine: Engine, subject: Subject, collection: str | None) -> list[Hunted]:
+    """What a hunt of the collection (every readable one: ``None``) would hunt."""
+    with read_transaction(engine) as conn:
+        return readable_indicators(
+            conn,
+            subject=subject,
+            collection_ids=None if collection is None else [collection],
+            since_us=None,
+        )
+
+
 PATTERNS = [
     "[ipv4-addr:value = '198.51.100.1']",
     "[domain-name:value IN ('a.example', 'b.example')]",
@@ -170,9 +187,7 @@ def test_ingest_indexes_indicators_and_the_migration_indexes_older_ones(engine: 
     ]
     sigma = {**_indicator("title: x", created_by_ref=subject.identity_id), "pattern_type": "sigma"}
     submitted.append(sigma)
-    with write_transaction(engine) as conn:
-        outcomes = add_objects(conn, subject=subject, collection_id=collection, submitted=submitted)
-    assert all(o.ok for o in outcomes), outcomes
+    _store(engine, subject, collection, submitted)
     indexed = _rows(engine)
     assert len(indexed) == len(PATTERNS)  # the sigma rule is not indexed
     assert {bytes(r[1]).decode() for r in indexed} == set(PATTERNS)
@@ -211,11 +226,8 @@ def test_rows_made_by_another_derivation_are_planned_again(engine: Engine, tmp_p
         created_by_ref=subject.identity_id,
         object_marking_refs=green,
     )
+    _store(engine, subject, collection, [simple, listed])
     with write_transaction(engine) as conn:
-        outcomes = add_objects(
-            conn, subject=subject, collection_id=collection, submitted=[simple, listed]
-        )
-        assert all(o.ok for o in outcomes)
         conn.execute(
             update(objects)
             .where(objects.c.hunt_pattern.is_not(None))
@@ -225,10 +237,7 @@ def test_rows_made_by_another_derivation_are_planned_again(engine: Engine, tmp_p
                 hunt_plan='{"keys": [["domain-name:value", "z.example"]], "exact": true}',
             )
         )
-    with read_transaction(engine) as conn:
-        chosen = readable_indicators(
-            conn, subject=subject, collection_ids=[collection], since_us=None
-        )
+    chosen = _chosen(engine, subject, collection)
     assert all(h.indicator.key is None and h.indicator.plan is None for h in chosen)
     events = _telemetry(
         tmp_path / "t.jsonl",
@@ -262,24 +271,15 @@ def test_versions_stored_without_the_index_are_hunted_from_their_bodies(
         "[ipv4-addr:value = '198.51.100.2']", valid_until="2026-01-03T00:00:00Z", **mine
     )
     sigma = {**_indicator("[ipv4-addr:value = '198.51.100.3']", **mine), "pattern_type": "sigma"}
-    submitted: list[object] = [simple, listed, expired, sigma]
-    with write_transaction(engine) as conn:
-        assert all(
-            o.ok
-            for o in add_objects(
-                conn, subject=subject, collection_id=collection, submitted=submitted
-            )
-        )
+    _store(engine, subject, collection, [simple, listed, expired, sigma])
     with read_transaction(engine) as conn:
         versions = dict(conn.execute(select(objects.c.stix_id, objects.c.hunt_key_version)).all())
     assert versions[sigma["id"]] == 0
     assert versions[simple["id"]] == versions[expired["id"]] == KEY_VERSION
     with write_transaction(engine) as conn:  # what the older process stored
         conn.execute(update(objects).values(dict.fromkeys(COLUMNS)))
-    with read_transaction(engine) as conn, caplog.at_level("WARNING"):
-        chosen = readable_indicators(
-            conn, subject=subject, collection_ids=[collection], since_us=None
-        )
+    with caplog.at_level("WARNING"):
+        chosen = _chosen(engine, subject, collection)
     assert {h.indicator.indicator_id for h in chosen} == {simple["id"], listed["id"]}
     assert "4 indicator versions were stored without the hunt index" in caplog.text
     events = _telemetry(
@@ -306,17 +306,8 @@ def test_a_hunt_uses_the_rows_of_this_derivation(engine: Engine) -> None:
         _indicator(p, created_by_ref=subject.identity_id, object_marking_refs=green)
         for p in PATTERNS
     ]
-    with write_transaction(engine) as conn:
-        assert all(
-            o.ok
-            for o in add_objects(
-                conn, subject=subject, collection_id=collection, submitted=submitted
-            )
-        )
-    with read_transaction(engine) as conn:
-        chosen = readable_indicators(
-            conn, subject=subject, collection_ids=[collection], since_us=None
-        )
+    _store(engine, subject, collection, submitted)
+    chosen = _chosen(engine, subject, collection)
     by_pattern = {h.indicator.pattern: h.indicator for h in chosen}
     assert by_pattern[PATTERNS[0]].key == ("ipv4-addr:value", "198.51.100.1")
     assert by_pattern[PATTERNS[1]].plan == plan_keys(parse(PATTERNS[1]))
@@ -338,13 +329,8 @@ def test_a_pattern_holding_nul_is_stored_indexed_and_hunted(engine: Engine, tmp_
     green = [TLP2_MARKINGS[Tlp.GREEN]]
     nul = _indicator(NUL_PATTERN, created_by_ref=subject.identity_id, object_marking_refs=green)
     plain = _indicator(PATTERNS[0], created_by_ref=subject.identity_id, object_marking_refs=green)
-    with write_transaction(engine) as conn:
-        outcomes = add_objects(
-            conn, subject=subject, collection_id=collection, submitted=[nul, plain]
-        )
-    assert all(o.ok for o in outcomes), outcomes
-    with read_transaction(engine) as conn:
-        chosen = readable_indicators(conn, subject=subject, collection_ids=None, since_us=None)
+    _store(engine, subject, collection, [nul, plain])
+    chosen = _chosen(engine, subject, None)
     by_id = {h.indicator.indicator_id: h.indicator for h in chosen}
     assert by_id[nul["id"]].pattern == NUL_PATTERN
     assert by_id[nul["id"]].key == ("url:value", "http://a.example/\x00b")
@@ -380,11 +366,7 @@ def test_the_migration_indexes_what_older_nodes_stored(engine: Engine, tmp_path:
     green = [TLP2_MARKINGS[Tlp.GREEN]]
     first = _indicator(PATTERNS[0], created_by_ref=subject.identity_id, object_marking_refs=green)
     second = _indicator(PATTERNS[1], created_by_ref=subject.identity_id, object_marking_refs=green)
-    with write_transaction(engine) as conn:
-        outcomes = add_objects(
-            conn, subject=subject, collection_id=collection, submitted=[first, second]
-        )
-    assert all(o.ok for o in outcomes)
+    _store(engine, subject, collection, [first, second])
     config = alembic_config(engine)
     command.downgrade(config, "0007")
     with write_transaction(engine) as conn:  # what an older node's ingest stored

@@ -114,7 +114,8 @@ def readable_indicators(
                 continue
             if made_by is None:  # stored without the index: derive it from the body
                 unindexed += 1
-                row = index_row(orjson.loads(body))
+                obj = orjson.loads(body)
+                row = index_row(obj) if isinstance(obj, dict) else None
                 if row is None or (row.valid_until_us is not None and row.valid_until_us <= now_us):
                     continue  # never huntable, or expired
                 indicator = HuntIndicator(stix_id, row.pattern)
