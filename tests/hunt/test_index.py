@@ -12,12 +12,12 @@ from typing import Any
 import orjson
 import pytest
 from alembic import command
-from sqlalchemy import Engine, inspect, select, update
+from sqlalchemy import Engine, func, inspect, select, update
 from tests.hunt.test_keys import TABLE
 
 from kizuna.access import service
 from kizuna.access.subject import Role, Subject
-from kizuna.access.tlp import TLP2_MARKINGS, Tlp
+from kizuna.access.tlp import TLP2_MARKINGS, Tlp, audience_marking, kizuna_identity
 from kizuna.db.engine import read_transaction, write_transaction
 from kizuna.db.migrate import alembic_config
 from kizuna.hunt.index import COLUMNS, KEY_VERSION, derive_plan, index_row, read_plan
@@ -27,7 +27,7 @@ from kizuna.hunt.sightings import Hunted, readable_indicators
 from kizuna.patterns import parse
 from kizuna.store.collections import add_collection, grant
 from kizuna.store.ingest import add_objects
-from kizuna.store.models import objects
+from kizuna.store.models import object_audience, object_refs, objects
 
 
 def _indicator(pattern: str, **extra: Any) -> dict[str, Any]:
@@ -206,6 +206,74 @@ def test_ingest_indexes_indicators_and_the_migration_indexes_older_ones(engine: 
     command.check(config)  # the round trip left the schema the tables describe
 
 
+def test_migrating_down_and_up_keeps_audiences_and_references(engine: Engine) -> None:
+    """The access rule reads object_audience and object_refs: a downgrade that rebuilt the
+    objects table would cascade their rows away, and an object whose references are gone
+    is read as one without any."""
+    subject, collection = _node(engine)
+    audience = audience_marking([str(subject.identity_id)])
+    amber = [TLP2_MARKINGS[Tlp.AMBER], str(audience["id"])]
+    first = _indicator(PATTERNS[0], created_by_ref=subject.identity_id, object_marking_refs=amber)
+    second = _indicator(PATTERNS[1], created_by_ref=subject.identity_id)
+    relationship = {
+        "type": "relationship",
+        "spec_version": "2.1",
+        "id": f"relationship--{uuid.uuid4()}",
+        "created": "2026-01-02T00:00:00.000Z",
+        "modified": "2026-01-02T00:00:00.000Z",
+        "relationship_type": "related-to",
+        "source_ref": first["id"],
+        "target_ref": second["id"],
+        "created_by_ref": subject.identity_id,
+    }
+    _store(engine, subject, collection, [kizuna_identity(), audience, first, second, relationship])
+
+    def counted() -> tuple[int, int]:
+        with read_transaction(engine) as conn:
+            return (
+                conn.execute(select(func.count()).select_from(object_audience)).scalar_one(),
+                conn.execute(select(func.count()).select_from(object_refs)).scalar_one(),
+            )
+
+    before = counted()
+    assert min(before) > 0
+    config = alembic_config(engine)
+    command.downgrade(config, "0007")
+    command.upgrade(config, "head")
+    assert counted() == before
+
+
+def test_the_rows_0008_left_blank_are_indexed_by_0009(engine: Engine) -> None:
+    """0008 gave a never-huntable indicator no key version, and a process older than 0008
+    may have stored indicators after it ran: 0009 makes both what ingest makes now."""
+    subject, collection = _node(engine)
+    green = [TLP2_MARKINGS[Tlp.GREEN]]
+    submitted: list[object] = [
+        _indicator(p, created_by_ref=subject.identity_id, object_marking_refs=green)
+        for p in PATTERNS
+    ]
+    submitted.append({**_indicator("title: x"), "pattern_type": "sigma"})
+    _store(engine, subject, collection, submitted)
+
+    def index() -> list[tuple[Any, ...]]:
+        with read_transaction(engine) as conn:
+            found = conn.execute(
+                select(objects.c.stix_id, *[objects.c[name] for name in COLUMNS])
+                .where(objects.c.stix_type == "indicator")
+                .order_by(objects.c.stix_id)
+            ).all()
+        return [tuple(bytes(v) if isinstance(v, memoryview) else v for v in r) for r in found]
+
+    made = index()
+    assert len(made) == len(submitted)
+    config = alembic_config(engine)
+    command.downgrade(config, "0008")
+    with write_transaction(engine) as conn:  # every row as 0008 or an older process left it
+        conn.execute(update(objects).values(dict.fromkeys(COLUMNS)))
+    command.upgrade(config, "head")
+    assert index() == made
+
+
 def _telemetry(path: Path, values: list[dict[str, Any]]) -> Path:
     path.write_bytes(b"\n".join(orjson.dumps(v) for v in values) + b"\n")
     return path
@@ -271,17 +339,24 @@ def test_versions_stored_without_the_index_are_hunted_from_their_bodies(
         "[ipv4-addr:value = '198.51.100.2']", valid_until="2026-01-03T00:00:00Z", **mine
     )
     sigma = {**_indicator("[ipv4-addr:value = '198.51.100.3']", **mine), "pattern_type": "sigma"}
-    _store(engine, subject, collection, [simple, listed, expired, sigma])
+    broken = _indicator("[ipv4-addr:value = '198.51.100.4']", **mine)
+    _store(engine, subject, collection, [simple, listed, expired, sigma, broken])
     with read_transaction(engine) as conn:
         versions = dict(conn.execute(select(objects.c.stix_id, objects.c.hunt_key_version)).all())
     assert versions[sigma["id"]] == 0
     assert versions[simple["id"]] == versions[expired["id"]] == KEY_VERSION
     with write_transaction(engine) as conn:  # what the older process stored
         conn.execute(update(objects).values(dict.fromkeys(COLUMNS)))
+        # and a body that is no JSON object (no ingest stores one): skipped, not an error
+        conn.execute(update(objects).where(objects.c.stix_id == broken["id"]).values(body="[1]"))
     with caplog.at_level("WARNING"):
         chosen = _chosen(engine, subject, collection)
-    assert {h.indicator.indicator_id for h in chosen} == {simple["id"], listed["id"]}
-    assert "4 indicator versions were stored without the hunt index" in caplog.text
+    assert {h.indicator.indicator_id: h.indicator.key for h in chosen} == {
+        simple["id"]: ("ipv4-addr:value", "198.51.100.1"),  # the key worked out once, here
+        listed["id"]: None,
+    }
+    assert "5 indicator versions were stored without the hunt index" in caplog.text
+    assert "2 of them hunted from their bodies" in caplog.text
     events = _telemetry(
         tmp_path / "t.jsonl",
         [

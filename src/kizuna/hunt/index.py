@@ -152,7 +152,10 @@ UNINDEXED: tuple[object, ...] = (None,) * len(COLUMNS)
 #: the columns of an indicator version that can never be hunted (:func:`index_row` is
 #: ``None``): key version 0 says the index has seen it, so that a hunt can tell it from a
 #: version stored without the index (every column NULL: by a process older than the index,
-#: still running while the database was upgraded), which it then reads from the body
+#: still running while the database was upgraded), which it then reads from the body.
+#: No key derivation changes what can never be hunted (another pattern language, a
+#: ``valid_until`` that is no timestamp); should that ever change, a migration must index
+#: these rows again, as revision 0009 indexes the rows with no key version.
 NOT_HUNTABLE: tuple[object, ...] = (None,) * (len(COLUMNS) - 1) + (0,)
 
 

@@ -105,7 +105,7 @@ def readable_indicators(
     found: dict[str, Hunted] = {}
     for collection in chosen:
         query = selection(subject, collection, now_us=now_us, since_us=since_us)
-        unindexed = 0
+        unindexed = recovered = 0
         for stix_id, version_us, pattern, path, value, plan, made_by, body in conn.execute(
             query
         ).all():
@@ -118,7 +118,11 @@ def readable_indicators(
                 row = index_row(obj) if isinstance(obj, dict) else None
                 if row is None or (row.valid_until_us is not None and row.valid_until_us <= now_us):
                     continue  # never huntable, or expired
-                indicator = HuntIndicator(stix_id, row.pattern)
+                recovered += 1
+                path, value = row.key_path, row.key_value
+                key = None if path is None or value is None else (path, value)
+                plan_ = None if row.plan is None else read_plan(row.plan)
+                indicator = HuntIndicator(stix_id, row.pattern, key, plan_)
             elif made_by != KEY_VERSION:  # made by another derivation: work it out again
                 indicator = HuntIndicator(stix_id, pattern.decode())
             elif path is not None:  # pattern and key value are UTF-8 (hunt.index.stored_row)
@@ -131,9 +135,11 @@ def readable_indicators(
             _log.warning(
                 "collection %s: %d indicator versions were stored without the hunt index "
                 "(by a process older than the database, still running while it was "
-                "upgraded); hunted from their bodies",
+                "upgraded); %d of them hunted from their bodies, the rest expired or never "
+                "huntable",
                 collection.id,
                 unindexed,
+                recovered,
             )
     return list(found.values())
 

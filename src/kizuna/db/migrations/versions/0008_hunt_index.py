@@ -40,9 +40,8 @@ def upgrade() -> None:
 def _backfill() -> None:
     """Index the indicator versions already stored, a batch of rows at a time."""
     # The derivation ingest uses; each row records which one made it (hunt_key_version), so
-    # a later derivation plans rows made here again. An indicator that can never be hunted
-    # gets key version 0 (kizuna.hunt.index.NOT_HUNTABLE), as ingest gives it.
-    from kizuna.hunt.index import COLUMNS, indicator_columns
+    # a later derivation plans rows made here again.
+    from kizuna.hunt.index import index_row
 
     conn = op.get_bind()
     objects = sa.table(
@@ -70,18 +69,25 @@ def _backfill() -> None:
         rows = []
         for pk, body in batch:
             obj = orjson.loads(body)
-            if isinstance(obj, dict):
-                # by name: this revision's columns of what the code of the day derives
-                derived = dict(zip(COLUMNS, indicator_columns(obj), strict=True))
-                rows.append({"b_pk": pk} | {f"b_{n}": derived.get(n) for n, _k in _COLUMNS})
+            row = index_row(obj) if isinstance(obj, dict) else None
+            if row is not None:
+                value = row.key_value
+                rows.append(
+                    {
+                        "b_pk": pk,
+                        "b_hunt_pattern": row.pattern.encode(),
+                        "b_hunt_valid_until_us": row.valid_until_us,
+                        "b_hunt_key_path": row.key_path,
+                        "b_hunt_key_value": None if value is None else value.encode(),
+                        "b_hunt_plan": row.plan,
+                        "b_hunt_key_version": row.key_version,
+                    }
+                )
         if rows:
             conn.execute(update, rows)
         after = batch[-1][0]
 
 
 def downgrade() -> None:
-    # Batch mode, as the other revisions: SQLite before 3.35 has no DROP COLUMN, so Alembic
-    # copies the table there; elsewhere these are plain ALTER TABLE ... DROP COLUMN.
-    with op.batch_alter_table("objects", schema=None) as batch_op:
-        for name, _kind in reversed(_COLUMNS):
-            batch_op.drop_column(name)
+    for name, _kind in reversed(_COLUMNS):
+        op.drop_column("objects", name)
